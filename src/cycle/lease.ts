@@ -1,0 +1,62 @@
+import type { Sql } from "../db/client.ts";
+import type { Tier } from "../detectors/types.ts";
+
+/** Who holds a tier when a lease could not be taken. */
+export interface LeaseHolder {
+  tier: Tier;
+  cycle_id: string;
+  holder: string;
+  expires_at: Date;
+}
+
+export type LeaseResult = { acquired: true } | { acquired: false; heldBy: LeaseHolder };
+
+class LeaseTaken extends Error {
+  constructor(readonly heldBy: LeaseHolder) {
+    super(`tier ${heldBy.tier} is already running`);
+  }
+}
+
+/**
+ * Takes the lease of every tier in `tiers` for `cycleId`, all or none. A lease is a
+ * row with an expiry: a process killed mid-cycle never leaves a tier locked for
+ * longer than `seconds`. Two callers racing for one tier serialise on the row, and
+ * the second finds it unexpired.
+ */
+export async function acquireLeases(
+  sql: Sql,
+  options: { tiers: readonly Tier[]; cycleId: string; holder: string; seconds: number },
+): Promise<LeaseResult> {
+  // A fixed order keeps two multi-tier callers from deadlocking.
+  const tiers = [...options.tiers].sort();
+  try {
+    await sql.begin(async (tx) => {
+      for (const tier of tiers) {
+        const [taken] = await tx`
+          insert into monitoring_cycle_leases as l (tier, cycle_id, holder, expires_at)
+          values (${tier}, ${options.cycleId}, ${options.holder},
+            now() + ${`${options.seconds} seconds`}::interval)
+          on conflict (tier) do update set
+            cycle_id = excluded.cycle_id, holder = excluded.holder,
+            acquired_at = now(), expires_at = excluded.expires_at
+          where l.expires_at < now()
+          returning tier`;
+        if (!taken) {
+          const [held] = await tx<LeaseHolder[]>`
+            select tier, cycle_id, holder, expires_at from monitoring_cycle_leases
+            where tier = ${tier}`;
+          throw new LeaseTaken(held);
+        }
+      }
+    });
+    return { acquired: true };
+  } catch (error) {
+    if (error instanceof LeaseTaken) return { acquired: false, heldBy: error.heldBy };
+    throw error;
+  }
+}
+
+/** Releases the leases `cycleId` holds (and only those). */
+export async function releaseLeases(sql: Sql, cycleId: string): Promise<void> {
+  await sql`delete from monitoring_cycle_leases where cycle_id = ${cycleId}`;
+}

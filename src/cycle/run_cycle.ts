@@ -1,0 +1,435 @@
+import type { Sql, Tx } from "../db/client.ts";
+import type { Logger } from "../log/logger.ts";
+import { errorMessage } from "../log/logger.ts";
+import type {
+  Detector,
+  DetectorResult,
+  PackAvailability,
+  PackDefinition,
+  Tier,
+} from "../detectors/types.ts";
+import type { RuntimeConfig } from "../config/runtime_config.ts";
+import { loadRuntimeConfig } from "../config/runtime_config.ts";
+import { breakerConfig, cycleConfig } from "../config/core_config.ts";
+import { allConfigSpecs } from "../config/all_specs.ts";
+import { detectorConfigSpec } from "../detectors/registry.ts";
+import { packAvailability } from "../detectors/pack_status.ts";
+import { acquirePermit, recordFailure, recordSuccess } from "../breaker/circuit_breaker.ts";
+import type { BreakerState } from "../breaker/circuit_breaker.ts";
+import { recordFindings } from "../events/record_findings.ts";
+import type { EventChange } from "../events/event_schema.ts";
+import { acquireLeases, releaseLeases } from "./lease.ts";
+import type { LeaseHolder } from "./lease.ts";
+import { planCycle } from "./cycle_plan.ts";
+import type { CycleRequest, PlannedRun } from "./cycle_plan.ts";
+import { cycleRequestSchema } from "./cycle_plan.ts";
+
+/** The breaker that guards whole cycles. */
+export const CYCLE_BREAKER = "cycle";
+/** The breaker name of one detector. */
+export const detectorBreaker = (id: string) => `detector:${id}`;
+
+export type DetectorStatus = "ok" | "skipped" | "failed" | "breaker_open";
+
+/** One detector's part of a cycle summary. */
+export interface DetectorOutcome {
+  detector: string;
+  pack: string;
+  tier: Tier;
+  mode: string;
+  status: DetectorStatus;
+  duration_ms: number;
+  rows_examined: number;
+  findings: number;
+  new_events: number;
+  repeated_events: number;
+  resolved_events: number;
+  reason?: string;
+  error?: string;
+  breaker?: BreakerState;
+  report?: Record<string, unknown>;
+  /** Titles of what was found (dry runs show what would have been written). */
+  examples?: string[];
+}
+
+/** What `POST /monitoring/cycle` answers. */
+export interface CycleSummary {
+  cycle_id: string;
+  tiers: Tier[];
+  status: "ok" | "partial" | "failed" | "dry_run";
+  dry_run: boolean;
+  started_at: string;
+  duration_ms: number;
+  detectors: DetectorOutcome[];
+  totals: { findings: number; new_events: number; resolved_events: number; failed: number };
+  config_errors: { key: string; message: string }[];
+  /** What the after-cycle hooks did (e.g. alert delivery). */
+  hooks: Record<string, unknown>;
+}
+
+export type CycleOutcome =
+  | { kind: "completed"; summary: CycleSummary }
+  | { kind: "busy"; heldBy: LeaseHolder }
+  | { kind: "breaker_open"; retryAt?: Date };
+
+/** Seams later stages plug into without the runner knowing them. */
+export interface CycleHooks {
+  /** Runs inside each detector's transaction, after its events are written (the alert outbox). */
+  onEventChanges?(tx: Tx, changes: EventChange[], detector: Detector): Promise<void>;
+  /** Runs after every detector committed; its result lands in `summary.hooks[name]`. */
+  afterCycle?: { name: string; run(summary: CycleSummary): Promise<unknown> }[];
+}
+
+/** What a cycle needs from its caller. */
+export interface CycleDeps {
+  sql: Sql;
+  packs: readonly PackDefinition[];
+  log: Logger;
+  env: Record<string, string | undefined>;
+  /** Who runs it (host and pid), stored with the lease. */
+  holder?: string;
+  /** http, cron, scheduler, cli... */
+  trigger?: string;
+  hooks?: CycleHooks;
+  now?: () => Date;
+}
+
+class DryRunRollback extends Error {
+  constructor(readonly result: DetectorResult) {
+    super("dry run");
+  }
+}
+
+function emptyOutcome(run: PlannedRun, status: DetectorStatus): DetectorOutcome {
+  return {
+    detector: run.detector.id,
+    pack: run.pack.id,
+    tier: run.tier,
+    mode: run.mode,
+    status,
+    duration_ms: 0,
+    rows_examined: 0,
+    findings: 0,
+    new_events: 0,
+    repeated_events: 0,
+    resolved_events: 0,
+  };
+}
+
+/**
+ * Runs one cycle: takes the leases of its tiers (or answers busy), asks the cycle
+ * breaker, then runs each planned detector in its own transaction under its own
+ * statement timeout and breaker. A detector that fails is recorded and the rest go
+ * on. Events, the detector's watermark and its alert outbox rows commit together,
+ * so a crash anywhere re-examines rather than loses rows.
+ *
+ * @throws {PlanError} when the request names an unknown detector or tier mismatch.
+ */
+export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promise<CycleOutcome> {
+  const request = cycleRequestSchema.parse(input);
+  const plan = planCycle(deps.packs, request);
+  const { sql } = deps;
+  const now = deps.now ?? (() => new Date());
+  const cycleId = crypto.randomUUID();
+  const log = deps.log.child({ cycle_id: cycleId });
+  const started = performance.now();
+  const startedAt = now();
+
+  const config = await loadRuntimeConfig(sql, allConfigSpecs(deps.packs));
+  const breakerSettings = config.get(breakerConfig);
+  const cycleSettings = config.get(cycleConfig);
+
+  const cyclePermit = request.dry_run
+    ? { allowed: true, trial: false }
+    : await acquirePermit(sql, CYCLE_BREAKER, breakerSettings);
+  if (!cyclePermit.allowed) {
+    log.warn("cycle refused: cycle breaker open", { tiers: plan.tiers });
+    return {
+      kind: "breaker_open",
+      retryAt: "retryAt" in cyclePermit ? cyclePermit.retryAt : undefined,
+    };
+  }
+
+  const lease = await acquireLeases(sql, {
+    tiers: plan.tiers,
+    cycleId,
+    holder: deps.holder ?? `${Deno.hostname()}:${Deno.pid}`,
+    seconds: cycleSettings.lease_seconds,
+  });
+  if (!lease.acquired) {
+    log.info("cycle refused: tier already running", { held_by: lease.heldBy });
+    return { kind: "busy", heldBy: lease.heldBy };
+  }
+
+  const outcomes: DetectorOutcome[] = [];
+  let infrastructureError: unknown = null;
+  try {
+    if (!request.dry_run) {
+      await sql`
+        insert into monitoring_cycles (cycle_id, tiers, trigger, started_at)
+        values (${cycleId}, ${plan.tiers}, ${deps.trigger ?? "http"}, ${startedAt})`;
+    }
+    log.info("cycle started", {
+      tiers: plan.tiers,
+      detectors: plan.runs.length,
+      dry_run: request.dry_run,
+    });
+    const availability = new Map<string, PackAvailability>();
+    for (const run of plan.runs) {
+      if (!availability.has(run.pack.id)) {
+        availability.set(run.pack.id, await packAvailability(sql, run.pack, deps.env));
+      }
+      const outcome = await runDetector(deps, {
+        run,
+        config,
+        cycleId,
+        log,
+        now: now(),
+        dryRun: request.dry_run,
+        availability: availability.get(run.pack.id)!,
+      });
+      outcomes.push(outcome);
+      log.info("detector finished", { ...outcome, examples: undefined });
+    }
+  } catch (error) {
+    infrastructureError = error;
+    log.error("cycle aborted", { error: errorMessage(error) });
+  }
+
+  const ran = outcomes.filter((o) => o.status === "ok" || o.status === "failed");
+  const failed = outcomes.filter((o) => o.status === "failed").length;
+  const status: CycleSummary["status"] = request.dry_run
+    ? "dry_run"
+    : infrastructureError || (ran.length > 0 && failed === ran.length)
+    ? "failed"
+    : failed > 0
+    ? "partial"
+    : "ok";
+  const summary: CycleSummary = {
+    cycle_id: cycleId,
+    tiers: plan.tiers,
+    status,
+    dry_run: request.dry_run,
+    started_at: startedAt.toISOString(),
+    duration_ms: 0,
+    detectors: outcomes,
+    totals: {
+      findings: outcomes.reduce((n, o) => n + o.findings, 0),
+      new_events: outcomes.reduce((n, o) => n + o.new_events, 0),
+      resolved_events: outcomes.reduce((n, o) => n + o.resolved_events, 0),
+      failed,
+    },
+    config_errors: [...config.errors],
+    hooks: {},
+  };
+
+  try {
+    if (!request.dry_run && !infrastructureError) {
+      for (const hook of deps.hooks?.afterCycle ?? []) {
+        try {
+          summary.hooks[hook.name] = await hook.run(summary);
+        } catch (error) {
+          summary.hooks[hook.name] = { error: errorMessage(error) };
+          log.error("after-cycle hook failed", { hook: hook.name, error: errorMessage(error) });
+        }
+      }
+    }
+    summary.duration_ms = Math.round(performance.now() - started);
+    if (!request.dry_run) {
+      const breakerName = CYCLE_BREAKER;
+      if (status === "failed") {
+        const reason = infrastructureError
+          ? errorMessage(infrastructureError)
+          : `all ${ran.length} detectors failed`;
+        await recordFailure(sql, breakerName, reason, breakerSettings).catch(() => {});
+      } else {
+        await recordSuccess(sql, breakerName);
+      }
+      await sql`
+        update monitoring_cycles set status = ${status}, finished_at = now(),
+          duration_ms = ${summary.duration_ms}, summary = ${
+        sql.json(summaryForStorage(summary) as never)
+      }
+        where cycle_id = ${cycleId}`;
+    }
+  } finally {
+    await releaseLeases(sql, cycleId).catch((error) =>
+      log.warn("lease release failed; it expires on its own", { error: errorMessage(error) })
+    );
+  }
+  if (infrastructureError) throw infrastructureError;
+  log.info("cycle finished", {
+    status,
+    duration_ms: summary.duration_ms,
+    ...summary.totals,
+  });
+  return { kind: "completed", summary };
+}
+
+function summaryForStorage(summary: CycleSummary) {
+  return {
+    totals: summary.totals,
+    detectors: summary.detectors.map(({ examples: _examples, report: _report, ...rest }) => rest),
+    config_errors: summary.config_errors,
+    hooks: summary.hooks,
+  };
+}
+
+interface DetectorRunInput {
+  run: PlannedRun;
+  config: RuntimeConfig;
+  cycleId: string;
+  log: Logger;
+  now: Date;
+  dryRun: boolean;
+  availability: PackAvailability;
+}
+
+async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<DetectorOutcome> {
+  const { run, config, cycleId, dryRun } = input;
+  const { sql } = deps;
+  const { detector } = run;
+  const detectorSettings = config.get(detectorConfigSpec(detector)) as Record<string, unknown> & {
+    enabled: boolean;
+  };
+  const outcome = emptyOutcome(run, "ok");
+  if (!detectorSettings.enabled) {
+    return {
+      ...outcome,
+      status: "skipped",
+      reason: `disabled in monitoring_config (detector.${detector.id})`,
+    };
+  }
+  if (!input.availability.available) {
+    const skipped = { ...outcome, status: "skipped" as const, reason: input.availability.reason };
+    if (!dryRun) await recordRun(sql, cycleId, skipped);
+    return skipped;
+  }
+
+  const breakerSettings = config.get(breakerConfig);
+  const breakerName = detectorBreaker(detector.id);
+  const permit = dryRun
+    ? { allowed: true, state: "closed" as const, trial: false }
+    : await acquirePermit(sql, breakerName, breakerSettings);
+  if (!permit.allowed) {
+    const refused = {
+      ...outcome,
+      status: "breaker_open" as const,
+      breaker: permit.state,
+      reason: `breaker ${permit.state}${
+        "retryAt" in permit && permit.retryAt
+          ? `, next trial after ${permit.retryAt.toISOString()}`
+          : ""
+      }`,
+    };
+    await recordRun(sql, cycleId, refused);
+    return refused;
+  }
+
+  const { detector_timeout_ms } = config.get(cycleConfig);
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new Error(`timed out after ${detector_timeout_ms} ms`)),
+    detector_timeout_ms,
+  );
+  const started = performance.now();
+  try {
+    const result = await sql.begin(async (tx) => {
+      await tx`select set_config('statement_timeout', ${String(detector_timeout_ms)}, true)`;
+      const [row] = await tx<{ position: Record<string, unknown> }[]>`
+        select position from monitoring_watermarks where detector_id = ${watermarkKey(run)}`;
+      const result = await abortable(
+        detector.run({
+          sql: tx,
+          config: detectorSettings,
+          runtime: config,
+          mode: run.mode,
+          tier: run.tier,
+          watermark: row?.position ?? null,
+          cycleId,
+          now: input.now,
+          log: input.log.child({ detector: detector.id }),
+          signal: controller.signal,
+          dryRun,
+        }),
+        controller.signal,
+      );
+      if (dryRun) throw new DryRunRollback(result);
+      const written = await recordFindings(tx, detector, result, input.now);
+      if (result.watermark) {
+        await tx`
+          insert into monitoring_watermarks (detector_id, position, updated_at)
+          values (${watermarkKey(run)}, ${tx.json(result.watermark as never)}, now())
+          on conflict (detector_id) do update set position = excluded.position, updated_at = now()`;
+      }
+      if (written.changes.length > 0 && deps.hooks?.onEventChanges) {
+        await deps.hooks.onEventChanges(tx, written.changes, detector);
+      }
+      return { result, written };
+    }).catch((error) => {
+      if (error instanceof DryRunRollback) return { result: error.result, written: null };
+      throw error;
+    });
+    Object.assign(outcome, {
+      duration_ms: Math.round(performance.now() - started),
+      rows_examined: result.result.rowsExamined,
+      findings: result.result.findings.length,
+      new_events: result.written?.newEvents ?? 0,
+      repeated_events: result.written?.repeated ?? 0,
+      resolved_events: result.written?.resolved ?? 0,
+      report: result.result.report,
+      examples: result.result.findings.slice(0, 20).map((finding) => finding.title),
+    });
+    if (!dryRun) {
+      outcome.breaker = await recordSuccess(sql, breakerName);
+      await recordRun(sql, cycleId, outcome);
+    }
+    return outcome;
+  } catch (error) {
+    const message = errorMessage(error);
+    Object.assign(outcome, {
+      status: "failed",
+      duration_ms: Math.round(performance.now() - started),
+      error: message,
+    });
+    if (!dryRun) {
+      outcome.breaker = await recordFailure(sql, breakerName, message, breakerSettings);
+      await recordRun(sql, cycleId, outcome);
+    }
+    input.log.warn("detector failed", {
+      detector: detector.id,
+      error: message,
+      breaker: outcome.breaker,
+    });
+    return outcome;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Sweeps keep no position; incremental runs share one per detector. */
+function watermarkKey(run: PlannedRun): string {
+  return run.mode === "sweep" ? `${run.detector.id}@sweep` : run.detector.id;
+}
+
+async function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) throw signal.reason;
+  return await new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+async function recordRun(sql: Sql, cycleId: string, outcome: DetectorOutcome): Promise<void> {
+  await sql`
+    insert into monitoring_detector_runs (
+      cycle_id, tier, detector_id, pack, mode, status, duration_ms, rows_examined,
+      findings, new_events, resolved_events, error)
+    values (
+      ${cycleId}, ${outcome.tier}, ${outcome.detector}, ${outcome.pack}, ${outcome.mode},
+      ${outcome.status}, ${outcome.duration_ms}, ${outcome.rows_examined}, ${outcome.findings},
+      ${outcome.new_events}, ${outcome.resolved_events}, ${
+    outcome.error ?? outcome.reason ?? null
+  })`;
+}

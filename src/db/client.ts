@@ -1,0 +1,48 @@
+import postgres from "postgres";
+
+/** A postgres.js connection pool (or the transaction handle passed to `sql.begin`). */
+export type Sql = postgres.Sql;
+/** What detectors and writers receive: either the pool or a transaction. */
+export type Tx = postgres.Sql | postgres.TransactionSql;
+
+/** Options for {@linkcode connect}. */
+export interface ConnectOptions {
+  /** Pool size. Hosted functions use 1 per isolate behind the transaction pooler. */
+  max?: number;
+  /** Seconds to wait for a connection before failing (health checks need a bound). */
+  connectTimeoutSeconds?: number;
+  /** Application name shown in `pg_stat_activity`. */
+  applicationName?: string;
+}
+
+/**
+ * Opens a postgres.js pool with the settings every caller needs: no prepared
+ * statements (so it works behind Supabase's transaction pooler), a bounded connect
+ * time, and notices kept out of stdout.
+ *
+ * @example
+ * ```ts
+ * const sql = connect(Deno.env.get("DATABASE_URL")!, { max: 1 });
+ * await sql`select 1`;
+ * await sql.end();
+ * ```
+ */
+export function connect(url: string, options: ConnectOptions = {}): Sql {
+  return postgres(url, {
+    prepare: false,
+    max: options.max ?? 4,
+    connect_timeout: options.connectTimeoutSeconds ?? 5,
+    idle_timeout: 30,
+    onnotice: () => {},
+    connection: { application_name: options.applicationName ?? "monitoring" },
+    types: {
+      // numeric and bigint arrive as strings by default; counts and amounts here fit in a double.
+      numeric: {
+        to: 1700,
+        from: [1700, 20],
+        serialize: (x: unknown) => String(x),
+        parse: (x: string) => Number(x),
+      },
+    },
+  });
+}

@@ -1,0 +1,77 @@
+import type { Tx } from "../db/client.ts";
+
+/**
+ * A position in one table's change feed: every change ordered at or before
+ * (xid, id) has been read. Only transactions older than the snapshot horizon are
+ * ever read, so nothing can later appear before a stored position.
+ */
+export interface FeedPosition {
+  xid: string;
+  id: string;
+}
+
+/** A detector's stored watermark: one feed position per source table. */
+export interface FeedWatermark {
+  feeds: Record<string, FeedPosition>;
+}
+
+/** One read of a feed. */
+export interface FeedRead {
+  /** Keys of the rows inserted or updated since `position` (deduplicated, as text). */
+  keys: string[];
+  position: FeedPosition;
+  /** True when the batch limit cut the read short; the rest comes next cycle. */
+  more: boolean;
+}
+
+/** The feed positions stored in a detector's watermark, if any. */
+export function feedsOf(watermark: Record<string, unknown> | null): Record<string, FeedPosition> {
+  const feeds = (watermark as FeedWatermark | null)?.feeds;
+  return feeds && typeof feeds === "object" ? feeds : {};
+}
+
+/**
+ * The transaction-id horizon: every transaction below it has finished, so its rows
+ * are visible now and no row of it can commit later. Reading up to (not past) the
+ * horizon is what lets a late-committing row be examined exactly once.
+ */
+export async function snapshotHorizon(sql: Tx): Promise<string> {
+  const [row] = await sql<{ horizon: string }[]>`
+    select pg_snapshot_xmin(pg_current_snapshot())::text as horizon`;
+  return row.horizon;
+}
+
+/** The starting position for a first run: the horizon, so older rows are left to backfill. */
+export function positionAt(horizon: string): FeedPosition {
+  return { xid: horizon, id: "0" };
+}
+
+/**
+ * Reads the keys of rows of `table` changed after `position`, from transactions
+ * below `horizon`, at most `limit` changes, in (xid, change id) order.
+ */
+export async function readFeed(
+  sql: Tx,
+  options: { table: string; position: FeedPosition; horizon: string; limit: number },
+): Promise<FeedRead> {
+  const { table, position, horizon, limit } = options;
+  const rows = await sql<{ row_pk: string; txid: string; change_id: string }[]>`
+    select row_pk, txid::text as txid, change_id::text as change_id
+    from monitoring_changes
+    where source_table = ${table}
+      and (txid, change_id) > (${position.xid}::xid8, ${position.id}::bigint)
+      and txid < ${horizon}::xid8
+    order by txid, change_id
+    limit ${limit}`;
+  if (rows.length === 0) {
+    // Nothing new: jump to the horizon so the next read starts from there.
+    const xid = BigInt(horizon) > BigInt(position.xid) ? horizon : position.xid;
+    return { keys: [], position: xid === position.xid ? position : { xid, id: "0" }, more: false };
+  }
+  const last = rows[rows.length - 1];
+  return {
+    keys: [...new Set(rows.map((row) => row.row_pk))],
+    position: { xid: last.txid, id: last.change_id },
+    more: rows.length === limit,
+  };
+}

@@ -1,0 +1,102 @@
+import { z } from "zod";
+import { defineDetector } from "../types.ts";
+import { readChanges } from "../incremental.ts";
+
+interface DuplicateScan {
+  card_id: string;
+  first_scan_id: string;
+  second_scan_id: string;
+  first_at: Date;
+  second_at: Date;
+  first_reader: string | null;
+  second_reader: string | null;
+  gap_ms: number;
+  charges: { transaction_id: string; amount: number; at: string }[];
+}
+
+/**
+ * The same card scanned twice within `window_seconds`. Each newly examined scan is
+ * paired with any scan of its card close in time, before or after it (a late-synced
+ * reader's scan can be the earlier one). Bar orders of the same amount charged to
+ * the card around the pair mean it was also charged twice: HIGH instead of MEDIUM.
+ */
+export const duplicateNfcScans = defineDetector({
+  id: "duplicate_nfc_scans",
+  pack: "festival",
+  eventType: "duplicate_scan",
+  severity: "MEDIUM",
+  kind: "row",
+  tier: "critical",
+  description: "One card scanned again within 2 s (HIGH when it was also charged twice)",
+  config: z.object({
+    window_seconds: z.number().positive().default(2),
+    charge_window_seconds: z.number().positive().default(30),
+  }),
+  async run(ctx) {
+    const { window_seconds, charge_window_seconds } = ctx.config;
+    const window = `${window_seconds * 1000} milliseconds`;
+    const chargeWindow = `${charge_window_seconds} seconds`;
+    const batch = await readChanges(ctx, ["nfc_scan_log"]);
+    const fresh = batch.firstRun
+      ? ctx.sql`select * from nfc_scan_log where scan_timestamp >= ${batch.since}`
+      : ctx.sql`select * from nfc_scan_log where scan_id = any(${batch.keys.nfc_scan_log}::uuid[])`;
+    const [{ examined, pairs }] = await ctx.sql<{ examined: number; pairs: DuplicateScan[] }[]>`
+      with fresh as (${fresh}),
+      pairs as (
+        select distinct
+          f.card_id_scanned as card_id,
+          case when (f.scan_timestamp, f.scan_id) < (o.scan_timestamp, o.scan_id)
+            then f.scan_id else o.scan_id end as first_scan_id,
+          case when (f.scan_timestamp, f.scan_id) < (o.scan_timestamp, o.scan_id)
+            then o.scan_id else f.scan_id end as second_scan_id
+        from fresh f
+        join nfc_scan_log o
+          on o.card_id_scanned = f.card_id_scanned
+          and o.scan_timestamp between f.scan_timestamp - ${window}::interval
+            and f.scan_timestamp + ${window}::interval
+          and o.scan_id <> f.scan_id
+      ),
+      detailed as (
+        select p.card_id, p.first_scan_id, p.second_scan_id,
+          a.scan_timestamp as first_at, b.scan_timestamp as second_at,
+          a.reader_id as first_reader, b.reader_id as second_reader,
+          (extract(epoch from b.scan_timestamp - a.scan_timestamp) * 1000)::int as gap_ms,
+          coalesce((
+            select jsonb_agg(jsonb_build_object('transaction_id', t.transaction_id,
+              'amount', t.amount_involved, 'at', t."timestamp") order by t."timestamp")
+            from app_transaction_log t
+            where t.card_id = p.card_id and t.transaction_type = 'bar_order'
+              and t.status = 'completed'
+              and t."timestamp" between a.scan_timestamp - ${chargeWindow}::interval
+                and b.scan_timestamp + ${chargeWindow}::interval
+          ), '[]'::jsonb) as charges
+        from pairs p
+        join nfc_scan_log a on a.scan_id = p.first_scan_id
+        join nfc_scan_log b on b.scan_id = p.second_scan_id
+      )
+      select (select count(*)::int from fresh) as examined,
+        coalesce((select jsonb_agg(to_jsonb(d) order by d.first_at) from detailed d), '[]'::jsonb)
+          as pairs`;
+    return {
+      rowsExamined: examined,
+      watermark: { ...batch.watermark },
+      findings: pairs.map((pair) => {
+        const amounts = pair.charges.map((charge) => Number(charge.amount));
+        const chargedTwice = amounts.some((amount, i) => amounts.indexOf(amount) !== i);
+        return {
+          fingerprint: `scan:${pair.first_scan_id}:${pair.second_scan_id}`,
+          title: `Card ${pair.card_id} scanned twice ${pair.gap_ms} ms apart${
+            chargedTwice ? " and charged twice" : ""
+          }`,
+          severity: chargedTwice ? "HIGH" : "MEDIUM",
+          occurredAt: pair.second_at,
+          cardId: pair.card_id,
+          entityType: "nfc_scan",
+          entityId: pair.second_scan_id,
+          confidence: chargedTwice ? 0.95 : 0.7,
+          context: { ...pair, charged_twice: chargedTwice, window_seconds },
+        };
+      }),
+    };
+  },
+});

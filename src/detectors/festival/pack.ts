@@ -1,0 +1,57 @@
+import type { PackDefinition } from "../types.ts";
+import { balanceDeductionOnFailure } from "./balance_deduction_on_failure.ts";
+import { balanceMismatchDetection } from "./balance_mismatch_detection.ts";
+import { consecutiveFailures } from "./consecutive_failures.ts";
+import { duplicateNfcScans } from "./duplicate_nfc_scans.ts";
+
+/** The festival's cashless cards: ledger, failures and NFC scans. */
+export const festivalPack: PackDefinition = {
+  id: "festival",
+  description: "Festival cashless cards (table_cards, app_transaction_log, nfc_scan_log)",
+  tables: ["table_cards", "app_transaction_log", "nfc_scan_log"],
+  detectors: [
+    balanceDeductionOnFailure,
+    balanceMismatchDetection,
+    consecutiveFailures,
+    duplicateNfcScans,
+  ],
+  setup: {
+    capture: [
+      { table: "app_transaction_log", keyColumn: "transaction_id" },
+      { table: "table_cards", keyColumn: "id" },
+      { table: "nfc_scan_log", keyColumn: "scan_id" },
+    ],
+    indexes: [
+      {
+        name: "monitoring_atl_card_ts_idx",
+        table: "app_transaction_log",
+        statement: `create index concurrently if not exists monitoring_atl_card_ts_idx
+          on app_transaction_log (card_id, "timestamp")`,
+      },
+      {
+        name: "monitoring_atl_ts_idx",
+        table: "app_transaction_log",
+        statement: `create index concurrently if not exists monitoring_atl_ts_idx
+          on app_transaction_log ("timestamp")`,
+      },
+      {
+        name: "monitoring_nfc_card_ts_idx",
+        table: "nfc_scan_log",
+        statement: `create index concurrently if not exists monitoring_nfc_card_ts_idx
+          on nfc_scan_log (card_id_scanned, scan_timestamp)`,
+      },
+      {
+        name: "monitoring_nfc_ts_idx",
+        table: "nfc_scan_log",
+        statement: `create index concurrently if not exists monitoring_nfc_ts_idx
+          on nfc_scan_log (scan_timestamp)`,
+      },
+      {
+        name: "monitoring_cards_updated_idx",
+        table: "table_cards",
+        statement: `create index concurrently if not exists monitoring_cards_updated_idx
+          on table_cards (updated_at)`,
+      },
+    ],
+  },
+};
