@@ -351,6 +351,7 @@ async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<De
           log: input.log.child({ detector: detector.id }),
           signal: controller.signal,
           dryRun,
+          env: deps.env,
         }),
         controller.signal,
       );

@@ -38,7 +38,12 @@ export async function packAvailability(
         and c.relname = any(${setup.capture.map((c) => c.table)}::text[])
         and pg_table_is_visible(c.oid)`;
     const have = new Set(captured.map((row) => row.table_name));
-    const lacking = setup.capture.filter((c) => !have.has(c.table)).map((c) => c.table);
+    const absent = new Set(
+      await missingTables(sql, setup.capture.filter((c) => c.optional).map((c) => c.table)),
+    );
+    const lacking = setup.capture
+      .filter((c) => !have.has(c.table) && !absent.has(c.table))
+      .map((c) => c.table);
     if (lacking.length > 0) {
       return {
         available: false,

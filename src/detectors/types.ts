@@ -74,6 +74,8 @@ export interface DetectorContext<C = unknown> {
   /** Aborted when the detector's time budget runs out (for work outside SQL, e.g. RPC). */
   signal: AbortSignal;
   dryRun: boolean;
+  /** The raw environment, for detectors configured by their own variables (the chain pack). */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 /** A detector: one rule over one pack's data. */
@@ -130,5 +132,13 @@ export interface PackSetup {
    */
   indexes: readonly { name: string; table: string; statement: string }[];
   /** Tables whose inserted/updated rows feed the change feed, with their key column. */
-  capture: readonly { table: string; keyColumn: string }[];
+  capture: readonly {
+    table: string;
+    keyColumn: string;
+    /**
+     * Capture only where the table exists: a pack that also reads another pack's
+     * tables when they are there (the chain pack's receipts).
+     */
+    optional?: boolean;
+  }[];
 }
