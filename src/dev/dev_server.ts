@@ -43,6 +43,8 @@ export interface DevServer {
   sql: Sql;
   setup: PackSetupReport[];
   app: AppContext;
+  /** Starts the tier scheduler if it is not running (the demo starts it after its scripted cycles). */
+  startScheduler(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -94,8 +96,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     const url = `http://127.0.0.1:${server.addr.port}`;
 
     let scheduler: TierScheduler | undefined;
-    const scheduleOn = options.schedule ?? Deno.env.get("MONITORING_SCHEDULE") !== "off";
-    if (scheduleOn) {
+    const startScheduler = async () => {
+      if (scheduler) return;
       const intervals = (await loadRuntimeConfig(sql, [tierConfig])).get(tierConfig);
       scheduler = startTierScheduler({
         intervals,
@@ -112,7 +114,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
             tier,
           }),
       });
-    }
+    };
+    if (options.schedule ?? Deno.env.get("MONITORING_SCHEDULE") !== "off") await startScheduler();
     return {
       url,
       functionsUrl: `${url}/functions/v1`,
@@ -121,6 +124,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       sql,
       setup,
       app,
+      startScheduler,
       async stop() {
         await scheduler?.stop();
         await server.shutdown();
