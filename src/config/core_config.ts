@@ -52,11 +52,27 @@ export const healthConfig = defineConfig(
   }),
 );
 
-/** Retention for the maintenance tier. */
+const days = (fallback: number) => z.number().int().min(1).max(3650).default(fallback);
+
+/**
+ * Retention for the maintenance tier, per kind of history. Live events are never
+ * deleted; resolved ones are kept longest because they are the audit trail of what
+ * happened to people's money.
+ */
 export const retentionConfig = defineConfig(
   "retention",
-  "Days of history the maintenance tier keeps (live events are never deleted)",
-  z.object({ retention_days: z.number().int().min(1).default(30) }),
+  "Days of history the maintenance tier keeps per table (live events are never deleted), and how much one run may delete",
+  z.object({
+    events_days: days(90),
+    alerts_days: days(90),
+    snapshots_days: days(30),
+    detector_runs_days: days(14),
+    cycles_days: days(14),
+    /** Rows per delete statement: short statements hold few locks. */
+    batch_size: z.number().int().min(100).max(50_000).default(5000),
+    /** Batches per table per run; what is left goes in the next hour's run. */
+    max_batches: z.number().int().min(1).max(1000).default(20),
+  }),
 );
 
 export const coreConfigSpecs = [

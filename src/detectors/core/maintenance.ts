@@ -2,7 +2,22 @@ import { z } from "zod";
 import { defineDetector } from "../types.ts";
 import { retentionConfig } from "../../config/core_config.ts";
 
-/** Deletes old history through the ops guide's `cleanup_monitoring_data`. */
+/** What `cleanup_monitoring_data(jsonb)` reports for one table. */
+const tableReportSchema = z.object({
+  deleted: z.number(),
+  older_than: z.string().optional(),
+  /** The run stopped at its batch limit; the next run goes on. */
+  more: z.boolean(),
+});
+const cleanupReportSchema = z.record(z.string(), tableReportSchema);
+
+/**
+ * Deletes history past its retention through `cleanup_monitoring_data(jsonb)`:
+ * resolved and false-positive events, snapshots, detector runs, cycles, sent alerts
+ * and change-feed rows every detector has read. Live events are never deleted.
+ * Work per run is bounded (`batch_size` x `max_batches` per table) so the run stays
+ * within its statement timeout; a table with more to delete says `more: true`.
+ */
 export const retentionCleanup = defineDetector({
   id: "retention_cleanup",
   pack: "core",
@@ -10,18 +25,31 @@ export const retentionCleanup = defineDetector({
   severity: "LOW",
   kind: "task",
   tier: "maintenance",
-  description: "Deletes resolved events, snapshots, runs and alerts older than the retention",
+  description: "Deletes resolved events, snapshots, runs and alerts older than their retention",
   config: z.object({}),
   async run(ctx) {
-    const { retention_days } = ctx.runtime.get(retentionConfig);
-    const [row] = await ctx.sql<{ report: Record<string, number> }[]>`
-      select cleanup_monitoring_data(${retention_days}) as report`;
-    const deleted = Object.entries(row.report)
-      .filter(([key]) => key !== "retention_days")
-      .reduce((sum, [, n]) => sum + Number(n), 0);
-    return { findings: [], rowsExamined: deleted, report: row.report };
+    const retention = ctx.runtime.get(retentionConfig);
+    const [row] = await ctx.sql<{ report: unknown }[]>`
+      select cleanup_monitoring_data(${ctx.sql.json(retention)}::jsonb) as report`;
+    const report = cleanupReportSchema.parse(row.report);
+    const deleted = Object.values(report).reduce((sum, table) => sum + table.deleted, 0);
+    ctx.log.info("retention cleanup", {
+      deleted: Object.fromEntries(Object.entries(report).map(([t, r]) => [t, r.deleted])),
+      more: Object.keys(report).filter((table) => report[table].more),
+    });
+    return { findings: [], rowsExamined: deleted, report: { retention, ...report } };
   },
 });
+
+/** The monitoring tables whose planner statistics maintenance keeps current. */
+export const ANALYZED_TABLES = [
+  "monitoring_events",
+  "monitoring_detector_runs",
+  "monitoring_cycles",
+  "monitoring_changes",
+  "system_health_snapshots",
+  "alert_history",
+] as const;
 
 /** Refreshes the summary views and keeps planner statistics current. */
 export const refreshViews = defineDetector({
@@ -35,8 +63,12 @@ export const refreshViews = defineDetector({
   config: z.object({}),
   async run(ctx) {
     await ctx.sql`select refresh_monitoring_views()`;
-    await ctx
-      .sql`analyze monitoring_events, monitoring_detector_runs, monitoring_changes, alert_history`;
-    return { findings: [], rowsExamined: 0, report: { refreshed: ["monitoring_daily_summary"] } };
+    // Tables the cycle writes every 30 s drift fast; autovacuum's analyze may lag.
+    await ctx.sql`analyze ${ctx.sql(ANALYZED_TABLES as unknown as string[])}`;
+    return {
+      findings: [],
+      rowsExamined: 0,
+      report: { refreshed: ["monitoring_daily_summary"], analyzed: [...ANALYZED_TABLES] },
+    };
   },
 });
