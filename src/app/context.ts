@@ -9,6 +9,7 @@ import { PACKS } from "../detectors/registry.ts";
 import type { CycleHooks } from "../cycle/run_cycle.ts";
 import type { AdminVerifier } from "../http/auth.ts";
 import { HttpError } from "../http/responses.ts";
+import { adminVerifierFromEnv } from "../api/admin_jwt.ts";
 
 /** Everything a function's handlers share within one isolate. */
 export interface AppContext {
@@ -46,7 +47,8 @@ export function createAppContext(options: AppContextOptions = {}): AppContext {
     log: options.log ?? createLogger({ service: "monitoring" }),
     packs: options.packs ?? PACKS,
     hooks: options.hooks ?? {},
-    adminVerifier: options.adminVerifier,
+    // Admin JWTs are verified when SUPABASE_JWKS, SUPABASE_URL or SUPABASE_JWT_SECRET is set.
+    adminVerifier: options.adminVerifier ?? adminVerifierFromEnv(env),
     sql() {
       if (!pool) {
         const url = databaseUrl(env);

@@ -12,6 +12,12 @@ export const envSchema = z.object({
   SUPABASE_SECRET_KEYS: optionalText,
   /** Shared secret that pg_cron jobs send in the `x-monitoring-cron-secret` header. */
   MONITORING_CRON_SECRET: optionalText,
+  /** The project's JWKS as JSON (`{"keys": [...]}`); else it is fetched from SUPABASE_URL. */
+  SUPABASE_JWKS: optionalText,
+  /** Legacy HS256 JWT secret, for projects that still sign user tokens with it. */
+  SUPABASE_JWT_SECRET: optionalText,
+  /** Origins allowed to call monitoring-api from a browser (comma-separated). */
+  MONITORING_DASHBOARD_ORIGIN: optionalText,
   /** Pool size; hosted functions behind the transaction pooler should keep 1. */
   MONITORING_DB_POOL_MAX: z.coerce.number().int().min(1).max(50).default(1),
 });
