@@ -19,12 +19,40 @@ export function badRequest(field: string, message: string): HttpError {
   return new HttpError(400, "invalid_request", `Invalid '${field}': ${message}`, { field });
 }
 
-/** The first zod issue as a 400 naming its field path. */
-export function fromZodError(error: z.ZodError, root = "body"): HttpError {
+/** The value at `path` inside `input`, for messages that quote what was received. */
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/**
+ * The first zod issue as a 400 naming its field path. An unknown key is named
+ * itself ("Invalid 'tiers': unknown field"); a value outside an enum is quoted
+ * ("Invalid 'tier': received 'hourly'; expected one of ...") when `input` is given.
+ */
+export function fromZodError(error: z.ZodError, root = "body", input?: unknown): HttpError {
   const issue = error.issues[0];
-  const field = issue.path.length ? issue.path.join(".") : root;
-  const extra = issue.code === "unrecognized_keys" ? ` (${issue.keys.join(", ")})` : "";
-  return new HttpError(400, "invalid_request", `Invalid '${field}': ${issue.message}${extra}`, {
+  let field = issue.path.length ? issue.path.join(".") : root;
+  let message = issue.message;
+  if (issue.code === "unrecognized_keys") {
+    const prefix = issue.path.length ? `${field}.` : "";
+    field = `${prefix}${issue.keys[0]}`;
+    message = issue.keys.length > 1
+      ? `unknown fields ${issue.keys.map((key) => `'${prefix}${key}'`).join(", ")}`
+      : "unknown field";
+  } else if (issue.code === "invalid_value" && input !== undefined) {
+    const received = valueAt(input, issue.path);
+    if (received !== undefined) {
+      message = `received ${JSON.stringify(received)}; ${
+        issue.message.replace(/^Invalid option: /, "")
+      }`;
+    }
+  }
+  return new HttpError(400, "invalid_request", `Invalid '${field}': ${message}`, {
     field,
     issues: error.issues.slice(0, 10).map((i) => ({ path: i.path.join("."), message: i.message })),
   });
@@ -68,7 +96,7 @@ export async function readJsonBody<S extends z.ZodType>(
     }
   }
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw fromZodError(parsed.error);
+  if (!parsed.success) throw fromZodError(parsed.error, "body", raw);
   return parsed.data;
 }
 
@@ -77,6 +105,6 @@ export function readQuery<S extends z.ZodType>(url: URL, schema: S): z.infer<S> 
   const raw: Record<string, string> = {};
   for (const [key, value] of url.searchParams) raw[key] = value;
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw fromZodError(parsed.error, "query");
+  if (!parsed.success) throw fromZodError(parsed.error, "query", raw);
   return parsed.data;
 }
