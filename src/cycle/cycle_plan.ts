@@ -72,6 +72,12 @@ export function planCycle(
   }
   // With detectors named and no tier, each runs once: incrementally, in its own tier.
   const deduped = wanted && !request.tier ? runs.filter((run) => run.mode === "incremental") : runs;
-  const tiers = [...new Set(deduped.map((run) => run.tier))];
-  return { tiers: tiers.length ? tiers : request.tier ? [request.tier] : [], runs: deduped };
+  // A cycle of a named tier, or of everything, covers those tiers even where no
+  // detector runs, so /health does not report an empty tier as never run.
+  const tiers = request.tier
+    ? [request.tier]
+    : wanted
+    ? [...new Set(deduped.map((run) => run.tier))]
+    : [...TIERS];
+  return { tiers, runs: deduped };
 }
