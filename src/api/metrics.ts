@@ -7,14 +7,9 @@ import { MetricsWriter } from "./metrics_writer.ts";
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 interface HistogramRow {
-  labels: Record<string, string>;
   buckets: number[];
   sum: number;
   count: number;
-}
-
-function series(rows: readonly HistogramRow[]): HistogramSeries[] {
-  return rows.map((row) => ({ ...row, buckets: row.buckets.map(Number) }));
 }
 
 /**
@@ -46,20 +41,19 @@ export async function renderMetrics(sql: Tx): Promise<string> {
   const open = await sql<{ severity: string; pack: string; n: number }[]>`
     select severity, pack, count(*)::int as n from monitoring_events
     where status in ('OPEN', 'ACKNOWLEDGED') group by 1, 2 order by 1, 2`;
-  const cycles = await sql<HistogramRow[]>`
+  const cycles = await sql<(HistogramRow & { tier: string })[]>`
     with runs as (
       select tier, c.duration_ms from monitoring_cycles c, unnest(c.tiers) as tier
       where c.duration_ms is not null and c.status <> 'dry_run'
     )
-    select jsonb_build_object('tier', tier) as labels, ${histogramColumns(sql, bounds)}
+    select tier, ${histogramColumns(sql, bounds)}
     from runs group by tier order by tier`;
-  const detectors = await sql<HistogramRow[]>`
+  const detectors = await sql<(HistogramRow & { detector_id: string; pack: string })[]>`
     with runs as (
       select detector_id, pack, duration_ms from monitoring_detector_runs
       where status in ('ok', 'failed')
     )
-    select jsonb_build_object('detector', detector_id, 'pack', pack) as labels,
-      ${histogramColumns(sql, bounds)}
+    select detector_id, pack, ${histogramColumns(sql, bounds)}
     from runs group by detector_id, pack order by detector_id, pack`;
   const failures = await sql<{ detector: string; n: number }[]>`
     select detector_id as detector, count(*) filter (where status = 'failed')::int as n
@@ -84,13 +78,16 @@ export async function renderMetrics(sql: Tx): Promise<string> {
       "monitoring_cycle_duration_seconds",
       "Duration of recorded cycles per tier (runs still retained).",
       bounds,
-      series(cycles),
+      cycles.map(({ tier, ...h }): HistogramSeries => ({ labels: { tier }, ...h })),
     )
     .histogram(
       "monitoring_detector_duration_seconds",
       "Duration of detector runs that executed (runs still retained).",
       bounds,
-      series(detectors),
+      detectors.map(({ detector_id, pack, ...h }): HistogramSeries => ({
+        labels: { detector: detector_id, pack },
+        ...h,
+      })),
     )
     .counter(
       "monitoring_detector_failures_total",
