@@ -9,6 +9,7 @@ import { PACKS } from "../detectors/registry.ts";
 import type { CycleHooks } from "../cycle/run_cycle.ts";
 import type { AdminVerifier } from "../http/auth.ts";
 import { HttpError } from "../http/responses.ts";
+import { createAlertHooks } from "../alerts/alert_hooks.ts";
 import { adminVerifierFromEnv } from "../api/admin_jwt.ts";
 
 /** Everything a function's handlers share within one isolate. */
@@ -41,12 +42,14 @@ export function createAppContext(options: AppContextOptions = {}): AppContext {
   const env = readEnv(rawEnv);
   let pool = options.sql;
   const owned = !options.sql;
-  return {
+  const log = options.log ?? createLogger({ service: "monitoring" });
+  const context: AppContext = {
     env,
     rawEnv,
-    log: options.log ?? createLogger({ service: "monitoring" }),
+    log,
     packs: options.packs ?? PACKS,
-    hooks: options.hooks ?? {},
+    // By default cycles write the alert outbox and deliver it (channels from env).
+    hooks: options.hooks ?? createAlertHooks({ sql: () => context.sql(), env: rawEnv, log }),
     // Admin JWTs are verified when SUPABASE_JWKS, SUPABASE_URL or SUPABASE_JWT_SECRET is set.
     adminVerifier: options.adminVerifier ?? adminVerifierFromEnv(env),
     sql() {
@@ -67,4 +70,5 @@ export function createAppContext(options: AppContextOptions = {}): AppContext {
       if (pool && owned) await pool.end({ timeout: 1 });
     },
   };
+  return context;
 }

@@ -10,6 +10,7 @@ import type { StatusSection } from "../status/status_report.ts";
 import { runCycle } from "../cycle/run_cycle.ts";
 import { cycleRequestSchema, PlanError } from "../cycle/cycle_plan.ts";
 import { resetBreakers } from "../breaker/circuit_breaker.ts";
+import { channelStatusSection } from "../alerts/channel_status.ts";
 
 const resetSchema = z.object({ name: z.string().min(1).max(200).optional() }).strict();
 
@@ -33,7 +34,8 @@ export function createMonitoringHandler(
       return json(report, report.status === "unhealthy" ? 503 : 200);
     })
     .on("GET", "/status", async () => {
-      return json(await statusReport(app.sql(), app.packs, app.rawEnv, extensions.statusSections));
+      const sections = [channelStatusSection(app.rawEnv), ...(extensions.statusSections ?? [])];
+      return json(await statusReport(app.sql(), app.packs, app.rawEnv, sections));
     })
     .on("POST", "/cycle", async (request) => {
       const body = await readJsonBody(request, cycleRequestSchema);
