@@ -4,9 +4,11 @@ import { defineConfig } from "../config/runtime_config.ts";
 import type { ConfigSpec } from "../config/runtime_config.ts";
 import { corePack } from "./core/pack.ts";
 import { festivalPack } from "./festival/pack.ts";
+import { exchangePack } from "./exchange/pack.ts";
+import { tradesPack } from "./trades/pack.ts";
 
 /** Every pack the service ships, in the order their detectors run. */
-export const PACKS: readonly PackDefinition[] = [festivalPack, corePack];
+export const PACKS: readonly PackDefinition[] = [festivalPack, exchangePack, tradesPack, corePack];
 
 /** Every detector of `packs`. */
 export function allDetectors(packs: readonly PackDefinition[] = PACKS): Detector[] {
