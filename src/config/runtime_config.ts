@@ -45,6 +45,17 @@ export function describeZodError(error: z.ZodError): string {
 }
 
 /**
+ * Top-level fields of a config row that its schema does not know. zod drops them
+ * silently, so an operator's typo (`min_failure`) would otherwise change nothing
+ * without a word.
+ */
+function unknownFields(schema: z.ZodType, raw: unknown): string[] {
+  if (!(schema instanceof z.ZodObject) || raw === null || typeof raw !== "object") return [];
+  if (Array.isArray(raw)) return [];
+  return Object.keys(raw).filter((field) => !(field in schema.shape));
+}
+
+/**
  * Loads `monitoring_config` and validates each known key. A row that fails its schema
  * never stops a cycle: the default is used and the error is kept for `/status`.
  */
@@ -62,6 +73,15 @@ export async function loadRuntimeConfig(
     const parsed = spec.schema.safeParse(raw ?? {});
     if (parsed.success) {
       values.set(spec.key, parsed.data);
+      const unknown = unknownFields(spec.schema, raw);
+      if (unknown.length > 0) {
+        errors.push({
+          key: spec.key,
+          message: `unknown field${unknown.length > 1 ? "s" : ""} ${
+            unknown.map((field) => `'${field}'`).join(", ")
+          } (ignored; check the spelling)`,
+        });
+      }
     } else {
       errors.push({ key: spec.key, message: `${describeZodError(parsed.error)} (using defaults)` });
       values.set(spec.key, spec.schema.parse({}));
