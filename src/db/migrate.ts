@@ -33,8 +33,9 @@ export async function readMigrations(dir: URL = MIGRATIONS_DIR): Promise<Migrati
 }
 
 /**
- * Applies pending migrations, each in its own transaction, recording them in
- * `monitoring_schema_migrations`. A transaction-scoped advisory lock makes two
+ * Applies pending migrations in version order, all in one transaction, recording
+ * them in `monitoring_schema_migrations`: a migration that fails leaves the schema
+ * as it was, with nothing half-applied. A transaction-scoped advisory lock makes two
  * processes migrating at once safe: the second waits, then finds nothing to do.
  * Applied migrations are never edited, so only versions are compared.
  */
@@ -50,6 +51,9 @@ export async function migrate(sql: Sql, migrations?: Migration[]): Promise<Migra
         name text not null,
         applied_at timestamptz not null default now()
       )`;
+    // Supabase grants anon and authenticated access to new tables in public; like
+    // every monitoring table, this one is for the service role only.
+    await tx`alter table monitoring_schema_migrations enable row level security`;
     const done = new Set(
       (await tx<{ version: string }[]>`select version from monitoring_schema_migrations`)
         .map((row) => row.version),
