@@ -64,7 +64,10 @@ export async function expireSilence(
 ): Promise<Silence | null> {
   const [row] = await sql<Silence[]>`
     update alert_silences
-    set ends_at = greatest(starts_at + interval '1 millisecond', ${now}::timestamptz), updated_at = ${now}
+    set ends_at = ${now},
+      -- A silence that has not started yet ends before it starts, never after.
+      starts_at = least(starts_at, ${now}::timestamptz - interval '1 millisecond'),
+      updated_at = ${now}
     where silence_id = ${silenceId} and ends_at > ${now}
     returning silence_id, matchers, starts_at, ends_at, created_by, comment, created_at`;
   return row ?? null;
