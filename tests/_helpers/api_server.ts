@@ -4,10 +4,15 @@ import type { AdminVerifier } from "../../src/http/auth.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { createMonitoringApiHandler } from "../../src/functions/monitoring_api_handler.ts";
 import type { MonitoringApiExtensions } from "../../src/functions/monitoring_api_handler.ts";
+import { serveStatic } from "../../src/dev/static_files.ts";
 import { TEST_SERVICE_KEY } from "./app.ts";
+
+const DASHBOARD_DIR = new URL("../../dashboard/", import.meta.url);
 
 /** `monitoring-api` served in-process on a loopback port. */
 export interface ApiServer extends AsyncDisposable {
+  /** The server's origin, e.g. `http://127.0.0.1:4321`. */
+  origin: string;
   /** Base URL as the gateway routes it: `http://127.0.0.1:<port>/functions/v1/monitoring-api`. */
   url: string;
   /** GETs (or sends) `path` with the service role key unless `headers` say otherwise. */
@@ -19,7 +24,8 @@ export interface ApiServer extends AsyncDisposable {
 
 /**
  * Starts `monitoring-api` over real HTTP against `sql`, with the test service key
- * and whatever extra env (JWT keys, dashboard origin) the test gives.
+ * and whatever extra env (JWT keys, dashboard origin) the test gives. Like the dev
+ * server, it also serves the static dashboard at `/dashboard/`.
  */
 export function startApiServer(
   sql: Sql,
@@ -36,8 +42,15 @@ export function startApiServer(
     adminVerifier: options.adminVerifier,
   });
   const handler = createMonitoringApiHandler(app, options.extensions);
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handler);
-  const url = `http://127.0.0.1:${server.addr.port}/functions/v1/monitoring-api`;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    const { pathname } = new URL(request.url);
+    if (pathname.startsWith("/dashboard/")) {
+      return serveStatic(DASHBOARD_DIR, pathname.slice("/dashboard/".length));
+    }
+    return handler(request);
+  });
+  const origin = `http://127.0.0.1:${server.addr.port}`;
+  const url = `${origin}/functions/v1/monitoring-api`;
   const call = (path: string, init: RequestInit = {}) => {
     const headers = new Headers(init.headers);
     if (!headers.has("authorization") && !headers.has("apikey")) {
@@ -48,6 +61,7 @@ export function startApiServer(
   };
   const stop = () => server.shutdown();
   return {
+    origin,
     url,
     call,
     async json<T>(path: string, status = 200, init?: RequestInit): Promise<T> {
