@@ -15,6 +15,8 @@ import {
 } from "./_helpers/state_detector_cases.ts";
 import { insertApiCalls, insertAudit, insertRequests } from "./_helpers/exchange_data.ts";
 import type { RequestInput } from "./_helpers/exchange_data.ts";
+import { exchangeTraffic } from "../src/demo/exchange_traffic.ts";
+import { checkPlanted, liveEvents } from "../src/demo/planted_check.ts";
 
 const HOUR = 60;
 const DAY_MS = 86_400_000;
@@ -414,6 +416,26 @@ Deno.test("the exchange pack is skipped with the missing tables named when they 
       outcome.reason ?? "",
       /missing tables: auto_exchange_requests, fallback_conversion_requests, exchange_audit_log, api_metrics/,
     );
+  } finally {
+    await db.drop();
+  }
+});
+
+Deno.test("exchangeTraffic() plants anomalies that become exactly their events, and nothing else", async () => {
+  const db = await createTestDatabase();
+  try {
+    const traffic = exchangeTraffic();
+    await traffic.createTables(db.sql);
+    await setup(db.sql);
+    const planted = await traffic.generate(db.sql, { now: new Date() });
+    const summary = await cycle(db.sql, { tier: "medium" });
+    assert.equal(summary.status, "ok");
+    const check = checkPlanted(planted, await liveEvents(db.sql), ["exchange"]);
+    assert.deepEqual(check.plants.filter((plant) => !plant.found).map((p) => p.anomaly.label), []);
+    assert.deepEqual(check.unexpected.map((event) => event.title), []);
+    assert.ok(planted.length >= 5);
+    const figures = await traffic.figures(db.sql);
+    assert.equal(figures[0].value, 8 * 1440 + 25);
   } finally {
     await db.drop();
   }

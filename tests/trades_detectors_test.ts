@@ -4,6 +4,8 @@ import { createTestDatabase } from "./_helpers/database.ts";
 import { createPlatformTables } from "./fixtures/platform_tables.ts";
 import { cycle, outcomeOf, setup } from "./_helpers/app.ts";
 import { spread, testStateDetector } from "./_helpers/state_detector_cases.ts";
+import { tradesTraffic } from "../src/demo/trades_traffic.ts";
+import { checkPlanted, liveEvents } from "../src/demo/planted_check.ts";
 import { insertFills, insertOrders, setTradesConfig } from "./_helpers/trades_data.ts";
 
 /** `count` orders by `maker` over the last `minutes`, each with risk `risk`. */
@@ -156,6 +158,28 @@ Deno.test("the trades pack's setup builds its indexes, and the pack is skipped w
     ]);
     const ran = await cycle(db.sql, { tier: "medium", detectors: ["suspicious_maker"] });
     assert.equal(outcomeOf(ran, "suspicious_maker").status, "ok");
+  } finally {
+    await db.drop();
+  }
+});
+
+Deno.test("tradesTraffic() plants anomalies that become exactly their events, and nothing else", async () => {
+  const db = await createTestDatabase();
+  try {
+    const traffic = tradesTraffic();
+    await traffic.createTables(db.sql);
+    await setup(db.sql);
+    const planted = await traffic.generate(db.sql, { now: new Date() });
+    const summary = await cycle(db.sql, { tier: "medium" });
+    assert.equal(summary.status, "ok");
+    const check = checkPlanted(planted, await liveEvents(db.sql), ["trades"]);
+    assert.deepEqual(check.plants.filter((plant) => !plant.found).map((p) => p.anomaly.label), []);
+    assert.deepEqual(check.unexpected.map((event) => event.title), []);
+    assert.equal(planted.length, 5);
+    const figures = Object.fromEntries(
+      (await traffic.figures(db.sql)).map((f) => [f.label, f.value]),
+    );
+    assert.equal(figures["TRADES_ENABLED"], "false");
   } finally {
     await db.drop();
   }
