@@ -393,6 +393,30 @@ Deno.test("deno task monitor, command by command, against the dev server", async
     );
 
     await t.step(
+      "deno task scheduler runs every tier through the function, then stops on SIGTERM",
+      async () => {
+        const child = new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", new URL("../scripts/scheduler.ts", import.meta.url).pathname],
+          env: { ...env, LOG_LEVEL: "silent" },
+          stdout: "null",
+          stderr: "piped",
+        }).spawn();
+        let tiers: string[] = [];
+        for (let i = 0; i < 300 && tiers.length < 4; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          const [row] = await db.sql<{ tiers: string[] }[]>`
+          select coalesce(array_agg(distinct t order by t), '{}') as tiers
+          from monitoring_cycles, unnest(tiers) t where trigger = 'scheduler'`;
+          tiers = row.tiers;
+        }
+        child.kill("SIGTERM");
+        const { code, stderr } = await child.output();
+        assert.deepEqual(tiers, ["critical", "health", "maintenance", "medium"]);
+        assert.equal(code, 0, new TextDecoder().decode(stderr));
+      },
+    );
+
+    await t.step(
       "deno task monitor health exits 1 (unhealthy) once the database is gone",
       async () => {
         await db.drop();

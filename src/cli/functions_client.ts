@@ -31,6 +31,7 @@ export type FunctionsCaller = <T = unknown>(
     method?: "GET" | "POST" | "PATCH" | "DELETE";
     body?: Record<string, unknown>;
     query?: Record<string, string | number | undefined>;
+    headers?: Record<string, string>;
     timeoutMs?: number;
   },
 ) => Promise<FunctionAnswer<T>>;
@@ -66,6 +67,7 @@ export function createFunctionsCaller(
     const { data, error, response } = await client.functions.invoke(target, {
       method: options.method ?? "GET",
       body: options.body,
+      headers: options.headers,
       timeout: options.timeoutMs ?? 150_000,
     });
     if (error instanceof FunctionsHttpError) {
