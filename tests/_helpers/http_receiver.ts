@@ -34,7 +34,7 @@ export interface Receiver {
 
 /**
  * Starts a receiver on 127.0.0.1 (a free port). Stalled answers end early when
- * the client gives up or the receiver closes, so tests never leak timers.
+ * the receiver closes, so tests never leak timers.
  */
 export function startReceiver(otherwise: Answer = { status: 200, body: "ok" }): Receiver {
   const queue: Answer[] = [];
@@ -75,7 +75,6 @@ export function startReceiver(otherwise: Answer = { status: 200, body: "ok" }): 
             clearTimeout(timer);
             resolve();
           };
-          request.signal.addEventListener("abort", stop, { once: true });
           closing.signal.addEventListener("abort", stop, { once: true });
         });
       }
