@@ -46,6 +46,7 @@ export function actorOf(principal: Principal): { actor: string; kind: Principal[
 export interface StatusChange {
   event: MonitoringEvent;
   previousStatus: EventStatus;
+  /** `<kind>:<who>`, e.g. `admin:ana@example.com` or `service:service_role`. */
   actor: string;
 }
 
@@ -100,7 +101,11 @@ export async function changeEventStatus(
       insert into monitoring_event_status_changes (event_id, from_status, to_status, actor, actor_kind, notes)
       values (${id}::bigint, ${current.status}, ${status}, ${actor}, ${kind}, ${notes ?? null})`;
     // The one place an operator's status change reaches the alert pipeline.
-    await options.onStatusChange?.(tx, { event, previousStatus: current.status, actor });
+    await options.onStatusChange?.(tx, {
+      event,
+      previousStatus: current.status,
+      actor: `${kind}:${actor}`,
+    });
     return event;
   });
 }

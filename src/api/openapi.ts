@@ -5,6 +5,12 @@ import { snapshotsQuerySchema, snapshotsResponseSchema } from "./snapshots.ts";
 import { statsQuerySchema, statsResponseSchema } from "./stats.ts";
 import { alertsQuerySchema, alertsResponseSchema } from "./alerts.ts";
 import { monitoringEventSchema } from "../events/event_schema.ts";
+import {
+  apiSilenceSchema,
+  silenceBodySchema,
+  silencesQuerySchema,
+  silencesResponseSchema,
+} from "./silences.ts";
 
 /** The error envelope every non-2xx JSON answer uses. */
 export const errorEnvelopeSchema = z.object({
@@ -93,6 +99,30 @@ export const API_OPERATIONS: ApiOperation[] = [
     query: alertsQuerySchema,
     response: alertsResponseSchema,
     errors: [400],
+  },
+  {
+    method: "get",
+    path: "/silences",
+    summary: "Alert silences, newest first",
+    query: silencesQuerySchema,
+    response: silencesResponseSchema,
+    errors: [400],
+  },
+  {
+    method: "post",
+    path: "/silences",
+    summary: "Create a silence (matchers, ends_at, comment); an admin's is attributed to them",
+    body: silenceBodySchema,
+    response: z.object({ silence: apiSilenceSchema }),
+    errors: [400],
+  },
+  {
+    method: "delete",
+    path: "/silences/{id}",
+    summary: "End a silence now",
+    pathParams: { id: z.string().regex(/^[1-9]\d{0,15}$/) },
+    response: z.object({ silence: apiSilenceSchema }),
+    errors: [400, 404],
   },
   {
     method: "get",

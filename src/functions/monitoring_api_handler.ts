@@ -16,10 +16,22 @@ import { PROMETHEUS_CONTENT_TYPE } from "../api/metrics_writer.ts";
 import { openApiDocument } from "../api/openapi.ts";
 import type { ApiOperation } from "../api/openapi.ts";
 import { dashboardOrigins, withCors } from "../api/cors.ts";
+import {
+  parseSilenceId,
+  silenceBodySchema,
+  silenceCreate,
+  silenceExpire,
+  silencesList,
+  silencesQuerySchema,
+} from "../api/silences.ts";
+import { enqueueStatusChange } from "../alerts/mod.ts";
 
 /** Extra parts of `monitoring-api` other stages contribute. */
 export interface MonitoringApiExtensions {
-  /** Runs in a status change's transaction: the alert pipeline's entry for operator changes. */
+  /**
+   * Runs in a status change's transaction. Default: the alert pipeline's
+   * `enqueueStatusChange` (acknowledge/resolve notifications commit with the change).
+   */
   onStatusChange?: StatusChangeHook;
   /** More routes (e.g. silences), registered after the built-in ones. */
   routes?: (router: Router<AppContext>, principalOf: (request: Request) => Principal) => void;
@@ -42,6 +54,12 @@ export function createMonitoringApiHandler(
     if (!principal) throw new HttpError(401, "unauthorized", "Missing credentials");
     return principal;
   };
+  const onStatusChange: StatusChangeHook = extensions.onStatusChange ??
+    (async (tx, change) => {
+      await enqueueStatusChange(tx, change.event, change.previousStatus, change.actor, {
+        env: app.rawEnv,
+      });
+    });
   const router = new Router<AppContext>()
     .on("GET", "/health", async () => {
       const report = await checkHealth(() => app.sql());
@@ -61,7 +79,7 @@ export function createMonitoringApiHandler(
         eventId,
         body,
         principal: principalOf(request),
-        onStatusChange: extensions.onStatusChange,
+        onStatusChange,
       });
       app.log.info("event status changed", { event_id: event.event_id, status: event.status });
       return json({ event });
@@ -76,6 +94,18 @@ export function createMonitoringApiHandler(
     })
     .on("GET", "/alerts", async (request) => {
       return json(await listAlerts(app.sql(), readQuery(new URL(request.url), alertsQuerySchema)));
+    })
+    .on("GET", "/silences", async (request) => {
+      return json(
+        await silencesList(app.sql(), readQuery(new URL(request.url), silencesQuerySchema)),
+      );
+    })
+    .on("POST", "/silences", async (request) => {
+      const body = await readJsonBody(request, silenceBodySchema);
+      return json(await silenceCreate(app.sql(), body, principalOf(request)), 201);
+    })
+    .on("DELETE", "/silences/:id", async (_request, params) => {
+      return json(await silenceExpire(app.sql(), parseSilenceId(params.id)));
     })
     .on("GET", "/metrics", async () => {
       return new Response(await renderMetrics(app.sql()), {
