@@ -15,6 +15,8 @@ import { demoSucceeded, runDemoScenario } from "../src/demo/demo_scenario.ts";
 import { formatDemoReport } from "../src/demo/demo_report.ts";
 import { PACKS } from "../src/detectors/registry.ts";
 import { missingTables } from "../src/detectors/pack_status.ts";
+import { startAlertSink } from "../src/alerts/demo_sink.ts";
+import { deliverDueAlerts } from "../src/alerts/outbox/sender.ts";
 
 const known = new Set(["--serve", "--verbose"]);
 const unknown = Deno.args.filter((arg) => !known.has(arg));
@@ -29,6 +31,11 @@ if (!Deno.args.includes("--verbose") && !Deno.env.get("LOG_LEVEL")) {
 
 const traffic = demoTraffic();
 const started = performance.now();
+// Every alert channel points at a local sink, so the demo shows what Slack,
+// PagerDuty, the webhook and the mail API would have received (and never
+// reaches a real one, even when those variables are set).
+const sink = await startAlertSink();
+for (const [name, value] of Object.entries(sink.env)) Deno.env.set(name, value);
 console.log("Starting the monitoring service (embedded Postgres unless DATABASE_URL is set)...");
 const server = await startDevServer({
   port: serve ? Number(Deno.env.get("PORT") ?? 54321) : 0,
@@ -52,6 +59,10 @@ const server = await startDevServer({
   Deno.exit(1);
 });
 console.log(`Serving ${server.functionsUrl}; generating traffic and running cycles...`);
+// The sink has no rate limit to respect.
+await server.sql`
+  update monitoring_config set value = jsonb_set(value, '{delivery,slack_min_interval_ms}', '0')
+  where key = 'alerts'`;
 
 let ok = false;
 try {
@@ -61,6 +72,17 @@ try {
     traffic,
   });
   console.log(formatDemoReport(outcome));
+  console.log(`\nAlerts the channels received (local sink ${sink.url}):`);
+  for (const line of sink.describe()) console.log(`  ${line}`);
+  if (sink.received.length === 0) console.log("  (none)");
+  if (!serve) {
+    // Fast-forward the alert clock: what waits for group_wait or group_interval (HIGH,
+    // the MEDIUM digest, webhook and email) goes out, and unacknowledged CRITICALs escalate.
+    const seen = sink.received.length;
+    await deliverDueAlerts(server.sql, { now: () => new Date(Date.now() + 3600_000) });
+    console.log("\nAnd an hour later, when the group timers have run and no one acknowledged:");
+    for (const line of sink.describe().slice(seen)) console.log(`  ${line}`);
+  }
   console.log(`\nDemo took ${((performance.now() - started) / 1000).toFixed(1)} s.`);
   ok = demoSucceeded(outcome);
 } catch (error) {
@@ -86,5 +108,6 @@ if (serve) {
   }
 } else {
   await server.stop();
+  await sink.close();
   Deno.exit(ok ? 0 : 1);
 }

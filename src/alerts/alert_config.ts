@@ -102,8 +102,8 @@ export const alertsConfig = defineConfig(
     /** Where notices link to. */
     dashboard_url: z.string().url().default("http://127.0.0.1:54321/dashboard/"),
     delivery: z.object({
-      /** Rows claimed per round trip. */
-      batch_size: z.number().int().min(1).max(500).default(50),
+      /** Groups claimed per round trip (each message is one group). */
+      batch_size: z.number().int().min(1).max(500).default(20),
       /** Per-send timeout. */
       send_timeout_ms: z.number().int().min(50).max(60_000).default(10_000),
       /** Wall-clock budget of one sender run; what is left waits for the next run. */

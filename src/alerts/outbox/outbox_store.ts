@@ -18,10 +18,14 @@ export interface ClaimedRow {
   attempts: number;
 }
 
+/** Bounds one claim when a group is huge; the rest goes out in the next message. */
+const MAX_ROWS_PER_GROUP = 20;
+
 /**
- * Claims due rows of the given channels, in one short statement: locks up to
- * `limit` pending rows whose `next_attempt_at` has come (skipping rows another
- * sender has locked), counts the attempt, pushes `next_attempt_at` out by the
+ * Claims due rows of the given channels, in one short statement: takes whole
+ * groups (up to `limit` of them, so a group is not split across two messages),
+ * locks their pending rows whose `next_attempt_at` has come (skipping rows
+ * another sender has locked), counts the attempt, pushes `next_attempt_at` out by the
  * lease so no other sender takes them while this one sends, and gives each new
  * group its delivery id. A row keeps its delivery id for life: a sender that dies
  * after sending leaves the row to be claimed again when the lease ends, and the
@@ -33,13 +37,19 @@ export async function claimDueRows(
 ): Promise<ClaimedRow[]> {
   if (options.channels.length === 0) return [];
   return await sql<ClaimedRow[]>`
-    with due as (
-      select alert_id from alert_history
+    with due_groups as (
+      select channel, group_key, action from alert_history
       where status = 'pending' and next_attempt_at <= ${options.now}
         and channel = any(${options.channels}::text[])
-      order by next_attempt_at, alert_id
+      group by channel, group_key, action
+      order by min(next_attempt_at), min(alert_id)
       limit ${options.limit}
-      for update skip locked
+    ), due as (
+      select h.alert_id from alert_history h join due_groups g using (channel, group_key, action)
+      where h.status = 'pending' and h.next_attempt_at <= ${options.now}
+      order by h.next_attempt_at, h.alert_id
+      limit ${options.limit * MAX_ROWS_PER_GROUP}
+      for update of h skip locked
     ), assigned as (
       select h.alert_id, coalesce(h.delivery_id,
         'msg_' || h.channel || '_' || min(h.alert_id) over (
