@@ -60,3 +60,19 @@ export async function acquireLeases(
 export async function releaseLeases(sql: Sql, cycleId: string): Promise<void> {
   await sql`delete from monitoring_cycle_leases where cycle_id = ${cycleId}`;
 }
+
+/**
+ * Pushes the expiry of the leases `cycleId` holds `seconds` ahead, so a cycle that
+ * outlives one lease keeps its tiers. The runner renews before each detector, so a
+ * lease only has to outlast one detector's timeout.
+ *
+ * @returns how many tiers `cycleId` still holds: fewer than it took means a lease
+ * expired and another cycle took the tier over.
+ */
+export async function renewLeases(sql: Sql, cycleId: string, seconds: number): Promise<number> {
+  const rows = await sql`
+    update monitoring_cycle_leases set expires_at = now() + ${`${seconds} seconds`}::interval
+    where cycle_id = ${cycleId}
+    returning tier`;
+  return rows.length;
+}

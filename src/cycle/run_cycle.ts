@@ -18,11 +18,13 @@ import { acquirePermit, recordFailure, recordSuccess } from "../breaker/circuit_
 import type { BreakerState } from "../breaker/circuit_breaker.ts";
 import { recordFindings } from "../events/record_findings.ts";
 import type { EventChange } from "../events/event_schema.ts";
-import { acquireLeases, releaseLeases } from "./lease.ts";
+import { acquireLeases, releaseLeases, renewLeases } from "./lease.ts";
 import type { LeaseHolder } from "./lease.ts";
 import { planCycle } from "./cycle_plan.ts";
 import type { CycleRequest, PlannedRun } from "./cycle_plan.ts";
 import { cycleRequestSchema } from "./cycle_plan.ts";
+
+const LEASE_LOST = "the tier's lease expired during this cycle and another cycle took it";
 
 /** The breaker that guards whole cycles. */
 export const CYCLE_BREAKER = "cycle";
@@ -175,7 +177,16 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
       dry_run: request.dry_run,
     });
     const availability = new Map<string, PackAvailability>();
+    let leaseLost = false;
     for (const run of plan.runs) {
+      leaseLost ||=
+        (await renewLeases(sql, cycleId, cycleSettings.lease_seconds)) < plan.tiers.length;
+      if (leaseLost) {
+        // Two cycles of one tier would read the same watermarks: stop rather than race.
+        log.warn("lease lost: another cycle took over a tier", { detector: run.detector.id });
+        outcomes.push({ ...emptyOutcome(run, "skipped"), reason: LEASE_LOST });
+        continue;
+      }
       if (!availability.has(run.pack.id)) {
         availability.set(run.pack.id, await packAvailability(sql, run.pack, deps.env));
       }
