@@ -4,6 +4,7 @@ import { startFunctionServer } from "./_helpers/function_server.ts";
 import { cycle, outcomeOf } from "./_helpers/app.ts";
 import { runCycle } from "../src/cycle/run_cycle.ts";
 import { createLogger } from "../src/log/logger.ts";
+import { defineDetector } from "../src/detectors/types.ts";
 import { controlledDetector, setConfig, testPack } from "./_helpers/test_packs.ts";
 
 Deno.test("five simultaneous POST /cycle of one tier: exactly one runs, the others get 409", async () => {
@@ -122,6 +123,56 @@ Deno.test("runCycle() records a failing or timed-out detector and still runs the
       select status, finished_at from monitoring_cycles where cycle_id = ${summary.cycle_id}`;
     assert.equal(stored.status, "partial");
     assert.ok(stored.finished_at);
+  } finally {
+    await db.drop();
+  }
+});
+
+Deno.test("runCycle() renews its lease before each detector, so a cycle may outlive one lease", async () => {
+  const db = await createTestDatabase();
+  let running: Promise<unknown> = Promise.resolve();
+  try {
+    await setConfig(db.sql, "cycle", { lease_seconds: 1 });
+    const pack = testPack(
+      ["one", "two", "three"].map((id) => controlledDetector(id, "sleep", "health", 0.8)),
+    );
+    const deps = { sql: db.sql, packs: [pack], log: createLogger(), env: {} };
+    const first = runCycle(deps, { tier: "health" });
+    running = first;
+    // Past the first lease's second, within the third detector's renewal.
+    await new Promise((resolve) => setTimeout(resolve, 1900));
+    const probe = testPack([controlledDetector("probe", "ok", "health")]);
+    const second = await runCycle({ ...deps, packs: [probe] }, { tier: "health" });
+    assert.equal(second.kind, "busy");
+    const outcome = await first;
+    assert.equal(outcome.kind === "completed" && outcome.summary.status, "ok");
+  } finally {
+    await running.catch(() => {});
+    await db.drop();
+  }
+});
+
+Deno.test("runCycle() stops running detectors once another cycle has taken its tier", async () => {
+  const db = await createTestDatabase();
+  try {
+    const usurper = crypto.randomUUID();
+    const hijack = defineDetector({
+      ...controlledDetector("hijack", "ok", "health"),
+      async run() {
+        // What an expiry followed by another process's acquireLeases() leaves behind.
+        await db.sql`update monitoring_cycle_leases set cycle_id = ${usurper}`;
+        return { findings: [], rowsExamined: 0 };
+      },
+    });
+    const after = controlledDetector("after", "ok", "health");
+    const summary = await cycle(db.sql, { tier: "health" }, { packs: [testPack([hijack, after])] });
+    assert.equal(outcomeOf(summary, "hijack").status, "ok");
+    assert.equal(outcomeOf(summary, "after").status, "skipped");
+    assert.match(outcomeOf(summary, "after").reason!, /lease expired/);
+    assert.equal(after.runs, 0);
+    // Its own release leaves the usurper's lease alone.
+    const [lease] = await db.sql`select cycle_id from monitoring_cycle_leases`;
+    assert.equal(lease.cycle_id, usurper);
   } finally {
     await db.drop();
   }

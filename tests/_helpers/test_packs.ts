@@ -8,13 +8,14 @@ export type Behaviour = "ok" | "throw" | "sleep";
 
 /**
  * A detector whose behaviour a test switches between runs: `ok` finds nothing,
- * `throw` fails with "upstream down", `sleep` runs `pg_sleep(5)` so only its
- * statement timeout ends it. `runs` counts the runs that actually started.
+ * `throw` fails with "upstream down", `sleep` runs `pg_sleep(sleepSeconds)` (default
+ * 5, so only its statement timeout ends it). `runs` counts the runs that started.
  */
 export function controlledDetector(
   id: string,
   behaviour: Behaviour,
   tier: Tier = "critical",
+  sleepSeconds = 5,
 ): Detector & { behaviour: Behaviour; runs: number } {
   const detector = Object.assign(
     defineDetector({
@@ -29,7 +30,7 @@ export function controlledDetector(
       async run(ctx) {
         detector.runs++;
         if (detector.behaviour === "throw") throw new Error("upstream down");
-        if (detector.behaviour === "sleep") await ctx.sql`select pg_sleep(5)`;
+        if (detector.behaviour === "sleep") await ctx.sql`select pg_sleep(${sleepSeconds})`;
         return { findings: [], rowsExamined: 1 };
       },
     }),
