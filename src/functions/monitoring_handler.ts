@@ -11,6 +11,7 @@ import { runCycle } from "../cycle/run_cycle.ts";
 import { cycleRequestSchema, PlanError } from "../cycle/cycle_plan.ts";
 import { resetBreakers } from "../breaker/circuit_breaker.ts";
 import { channelStatusSection } from "../alerts/channel_status.ts";
+import { deliverDueAlerts } from "../alerts/outbox/sender.ts";
 
 const resetSchema = z.object({ name: z.string().min(1).max(200).optional() }).strict();
 
@@ -87,6 +88,10 @@ export function createMonitoringHandler(
       }
       app.log.info("circuit breakers reset", { names });
       return json({ reset: names });
+    })
+    // The alert sender on its own schedule (cycles also deliver after they commit).
+    .on("POST", "/alerts/deliver", async () => {
+      return json(await deliverDueAlerts(app.sql(), { env: app.rawEnv, log: app.log }));
     });
 
   return routerHandler("monitoring", router, app, async (request, path) => {
@@ -94,8 +99,9 @@ export function createMonitoringHandler(
       allowCron: true,
       adminVerifier: app.adminVerifier,
     });
-    if (principal.kind === "cron" && !(request.method === "POST" && path === "/cycle")) {
-      throw new HttpError(403, "forbidden", "The cron secret may only start cycles");
+    const cronPaths = ["/cycle", "/alerts/deliver"];
+    if (principal.kind === "cron" && !(request.method === "POST" && cronPaths.includes(path))) {
+      throw new HttpError(403, "forbidden", "The cron secret may only start cycles and deliveries");
     }
     if (principal.kind === "admin" && path !== "/health" && path !== "/status") {
       throw new HttpError(403, "forbidden", "Admin users may read health and status only");
