@@ -6,9 +6,16 @@ import { corePack } from "./core/pack.ts";
 import { festivalPack } from "./festival/pack.ts";
 import { exchangePack } from "./exchange/pack.ts";
 import { tradesPack } from "./trades/pack.ts";
+import { chainPack } from "./chain/pack.ts";
 
 /** Every pack the service ships, in the order their detectors run. */
-export const PACKS: readonly PackDefinition[] = [festivalPack, exchangePack, tradesPack, corePack];
+export const PACKS: readonly PackDefinition[] = [
+  festivalPack,
+  exchangePack,
+  tradesPack,
+  chainPack,
+  corePack,
+];
 
 /** Every detector of `packs`. */
 export function allDetectors(packs: readonly PackDefinition[] = PACKS): Detector[] {
