@@ -46,3 +46,26 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
     },
   });
 }
+
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "57P01", // admin_shutdown
+  "57P03", // cannot_connect_now
+  "53300", // too_many_connections
+]);
+
+/**
+ * Whether an error means the database cannot be reached (answer 503, or report it
+ * down), rather than a query that failed on a reachable database.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  if (code && UNAVAILABLE_CODES.has(code)) return true;
+  return error instanceof Error && /ECONNREFUSED|connect|Connection refused/i.test(error.message);
+}

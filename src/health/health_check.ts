@@ -1,10 +1,17 @@
 import type { Sql } from "../db/client.ts";
+import { isDatabaseUnavailable } from "../db/client.ts";
 import { errorMessage } from "../log/logger.ts";
 import { loadRuntimeConfig } from "../config/runtime_config.ts";
 import { tierConfig } from "../config/core_config.ts";
 import { TIERS } from "../detectors/types.ts";
 import type { Tier } from "../detectors/types.ts";
 import { CYCLE_BREAKER } from "../cycle/run_cycle.ts";
+
+class HealthTimeout extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+  }
+}
 
 /** One tier's freshness: stale once three intervals pass without a recorded cycle. */
 export interface TierFreshness {
@@ -78,7 +85,7 @@ export async function checkHealth(
   try {
     const sql = getSql();
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(() => reject(new HealthTimeout(timeoutMs)), timeoutMs);
     });
     const probe = (async () => {
       await sql`select 1`;
@@ -109,17 +116,24 @@ export async function checkHealth(
       reasons,
     };
   } catch (error) {
+    // A database that answers with an error (say, an unmigrated schema) is up, and
+    // saying "unreachable" would send the operator to the wrong place.
+    const reachable = !(error instanceof HealthTimeout) && !isDatabaseUnavailable(error);
     return {
       status: "unhealthy",
       checked_at: checkedAt,
       checks: {
         database: {
-          status: "down",
+          status: reachable ? "up" : "down",
           latency_ms: Math.round(performance.now() - started),
           error: errorMessage(error),
         },
       },
-      reasons: ["database unreachable"],
+      reasons: [
+        reachable
+          ? "health queries failed: are the monitoring migrations applied?"
+          : "database unreachable",
+      ],
     };
   } finally {
     clearTimeout(timer);

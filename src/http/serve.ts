@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
 import { errorMessage } from "../log/logger.ts";
 import { errorResponse, HttpError } from "./responses.ts";
@@ -38,25 +39,4 @@ export function routerHandler<C>(
       );
     }
   };
-}
-
-const UNAVAILABLE_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "CONNECT_TIMEOUT",
-  "CONNECTION_CLOSED",
-  "CONNECTION_ENDED",
-  "CONNECTION_DESTROYED",
-  "57P01", // admin_shutdown
-  "57P03", // cannot_connect_now
-  "53300", // too_many_connections
-]);
-
-/** Whether an error means the database cannot be reached (503), not a bug (500). */
-export function isDatabaseUnavailable(error: unknown): boolean {
-  const code = (error as { code?: string } | null)?.code;
-  if (code && UNAVAILABLE_CODES.has(code)) return true;
-  return error instanceof Error && /ECONNREFUSED|connect|Connection refused/i.test(error.message) &&
-    !(error instanceof HttpError);
 }
