@@ -58,6 +58,21 @@ Deno.test("checkHealth() is degraded while tiers never ran or went stale, health
   }
 });
 
+Deno.test("checkHealth() tells an unmigrated database (up, queries fail) from an unreachable one", async () => {
+  const db = await createTestDatabase({ empty: true });
+  try {
+    const report = await checkHealth(() => db.sql);
+    assert.equal(report.status, "unhealthy");
+    assert.equal(report.checks.database.status, "up");
+    assert.match(report.checks.database.error!, /monitoring_config|does not exist/);
+    assert.deepEqual(report.reasons, [
+      "health queries failed: are the monitoring migrations applied?",
+    ]);
+  } finally {
+    await db.drop();
+  }
+});
+
 Deno.test("GET /health answers 503 unhealthy within 2 s once its database is stopped", async () => {
   const pg = await startEmbeddedPostgres();
   const admin = connect(pg.url, { max: 1 });
@@ -76,6 +91,7 @@ Deno.test("GET /health answers 503 unhealthy within 2 s once its database is sto
       assert.equal(down.response.status, 503, JSON.stringify(down.body));
       assert.equal(down.body.status, "unhealthy");
       assert.equal(down.body.checks.database.status, "down");
+      assert.deepEqual(down.body.reasons, ["database unreachable"]);
       assert.ok(down.ms < HEALTH_BOUND_MS, `attempt ${attempt} took ${Math.round(down.ms)} ms`);
     }
     // Other routes say the database is unavailable, as JSON, without a stack.
@@ -105,6 +121,7 @@ Deno.test("GET /health answers 503 within 2 s when the database accepts connecti
       const down = await timed(() => server.request("/health"));
       assert.equal(down.response.status, 503, JSON.stringify(down.body));
       assert.equal(down.body.status, "unhealthy");
+      assert.equal(down.body.checks.database.status, "down");
       assert.ok(down.ms < HEALTH_BOUND_MS, `attempt ${attempt} took ${Math.round(down.ms)} ms`);
     }
   } finally {
