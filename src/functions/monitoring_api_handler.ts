@@ -25,6 +25,7 @@ import {
   silencesQuerySchema,
 } from "../api/silences.ts";
 import { enqueueStatusChange } from "../alerts/mod.ts";
+import { singleFlight } from "../api/single_flight.ts";
 
 /** Extra parts of `monitoring-api` other stages contribute. */
 export interface MonitoringApiExtensions {
@@ -60,9 +61,10 @@ export function createMonitoringApiHandler(
         env: app.rawEnv,
       });
     });
+  const health = singleFlight(() => checkHealth(() => app.sql()));
   const router = new Router<AppContext>()
     .on("GET", "/health", async () => {
-      const report = await checkHealth(() => app.sql());
+      const report = await health();
       return json(report, report.status === "unhealthy" ? 503 : 200);
     })
     .on("GET", "/events", async (request) => {
