@@ -136,6 +136,36 @@ Deno.test("escrow_balance flags a balance over max_balance_ether, not one at it,
     await chain.mined(chain.escrow.release(chain.payee, parseEther("1")));
     assert.equal(outcomeOf(await run(), "escrow_balance").resolved_events, 1);
     assert.equal((await openEvents(db.sql, "escrow_balance")).length, 0);
+    const [resolved] = await db.sql<{ resolution_notes: string }[]>`
+      select resolution_notes from monitoring_events where event_id = ${event.event_id}`;
+    assert.match(resolved.resolution_notes, /at or under 5\.0 ether/);
+
+    await chain.mined(chain.escrow.deposit({ value: parseEther("3") }));
+    assert.equal(
+      outcomeOf(await run(), "escrow_balance").new_events,
+      1,
+      "a new breach, a new event",
+    );
+    const [again] = await openEvents(db.sql, "escrow_balance");
+    assert.notEqual(again.event_id, event.event_id);
+  });
+});
+
+Deno.test("without ESCROW_CONTRACT_ADDRESS the contract checks say they have nothing to check and /status warns", async () => {
+  await withChain(async (db, chain) => {
+    const env = { CHAIN_RPC_URL: chain.env.CHAIN_RPC_URL };
+    const summary = await chainCycle(db.sql, env);
+    for (const id of ["contract_paused", "escrow_balance"]) {
+      const outcome = outcomeOf(summary, id);
+      assert.equal(outcome.status, "ok");
+      assert.equal(outcome.rows_examined, 0);
+      assert.match(String(outcome.report?.skipped), /ESCROW_CONTRACT_ADDRESS is not set/);
+    }
+    assert.equal(outcomeOf(summary, "receipt_mismatch").status, "ok");
+    const status = await statusReport(db.sql, PACKS, env);
+    const pack = status.packs.find((p) => p.id === "chain");
+    assert.equal(pack?.available, true);
+    assert.match(pack?.warnings.join(" ") ?? "", /ESCROW_CONTRACT_ADDRESS is not set/);
   });
 });
 
@@ -169,6 +199,13 @@ Deno.test("receipt_mismatch flags reverted and missing receipts once each, never
     const [pendingFill] = await db.sql<{ id: string }[]>`
       insert into trades_fills (status, tx_hash) values ('pending', ${randomHash()})
       returning id::text`;
+    // Marked completed, then failed by the platform before its grace ran out: never flagged.
+    const [retracted] = await db.sql<{ id: string }[]>`
+      insert into trades_fills (status, tx_hash) values ('completed', ${randomHash()})
+      returning id::text`;
+    const [garbled] = await db.sql<{ id: string }[]>`
+      insert into trades_fills (status, tx_hash) values ('completed', 'pending-broadcast')
+      returning id::text`;
 
     // First run: the backfill reads the rows; the missing receipt is still within grace.
     const first = outcomeOf(
@@ -176,11 +213,13 @@ Deno.test("receipt_mismatch flags reverted and missing receipts once each, never
       "receipt_mismatch",
     );
     assert.equal(first.status, "ok", first.error);
-    assert.equal(first.new_events, 1);
+    assert.equal(first.new_events, 2);
     let events = await openEvents(db.sql, "receipt_mismatch");
-    assert.equal(events[0].context.id, reverted.id);
-    assert.equal(events[0].context.problem, "reverted");
-    assert.equal(events[0].severity, "CRITICAL");
+    assert.deepEqual(
+      new Map(events.map((event) => [event.context.id, event.context.problem])),
+      new Map([[reverted.id, "reverted"], [garbled.id, "invalid_hash"]]),
+    );
+    assert.ok(events.every((event) => event.severity === "CRITICAL"));
 
     // Later rows arrive through the change feed: a new request, and a fill marked completed.
     const [lateRequest] = await db.sql<{ id: string }[]>`
@@ -188,6 +227,7 @@ Deno.test("receipt_mismatch flags reverted and missing receipts once each, never
       returning id::text`;
     await db.sql`update trades_fills set status = 'completed', tx_hash = ${succeeded.hash}
       where id = ${pendingFill.id}`;
+    await db.sql`update trades_fills set status = 'failed' where id = ${retracted.id}`;
     const second = outcomeOf(
       await chainCycle(db.sql, chain.env, ["receipt_mismatch"]),
       "receipt_mismatch",
@@ -204,7 +244,12 @@ Deno.test("receipt_mismatch flags reverted and missing receipts once each, never
     const byRow = new Map(events.map((event) => [event.context.id, event.context.problem]));
     assert.deepEqual(
       byRow,
-      new Map([[reverted.id, "reverted"], [lateRequest.id, "reverted"], [lost.id, "missing"]]),
+      new Map([
+        [reverted.id, "reverted"],
+        [garbled.id, "invalid_hash"],
+        [lateRequest.id, "reverted"],
+        [lost.id, "missing"],
+      ]),
     );
 
     const rerun = outcomeOf(
@@ -213,7 +258,7 @@ Deno.test("receipt_mismatch flags reverted and missing receipts once each, never
     );
     assert.equal(rerun.rows_examined, 0);
     assert.equal(rerun.findings, 0);
-    assert.equal((await openEvents(db.sql, "receipt_mismatch")).length, 3);
+    assert.equal((await openEvents(db.sql, "receipt_mismatch")).length, 4);
   });
 });
 

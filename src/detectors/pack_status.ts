@@ -24,11 +24,12 @@ export async function packAvailability(
   if (missing.length > 0) {
     return { available: false, reason: `missing tables: ${missing.join(", ")}`, warnings: [] };
   }
+  const warnings: string[] = [];
   if (pack.availability) {
     const custom = await pack.availability(sql, env);
     if (!custom.available) return custom;
+    warnings.push(...custom.warnings);
   }
-  const warnings: string[] = [];
   const setup = pack.setup;
   if (setup && setup.capture.length > 0) {
     const captured = await sql<{ table_name: string }[]>`
