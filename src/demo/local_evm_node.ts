@@ -4,6 +4,11 @@
  * on loopback. EDR starts in a fraction of a second and needs no network; the chain
  * pack talks to it exactly as it would to a hosted node.
  *
+ * Why EDR: it is maintained (ganache, which also works here, is not), ships as an
+ * npm package with a prebuilt native addon that Deno loads, and runs in-process, so
+ * a test needs no subprocess. Pinned to 0.20.0: 0.22.0 lists a darwin-arm64 build at
+ * a version the registry does not have, and Deno refuses to install it.
+ *
  * @module
  */
 import {
