@@ -72,6 +72,7 @@ export async function runDemoScenario(options: DemoScenarioOptions): Promise<Dem
   const now = options.now ?? new Date();
   const planted: PlantedAnomaly[] = [];
   for (const pack of traffic) planted.push(...await pack.generate(sql, { now }));
+  await waitForHorizon(sql);
 
   const cycles: DemoCycle[] = [];
   const runTier = async (step: string, tier: Tier) => {
@@ -92,6 +93,7 @@ export async function runDemoScenario(options: DemoScenarioOptions): Promise<Dem
 
   await runTier("first pass (backfill)", "critical");
   for (const pack of traffic) planted.push(...await pack.late?.(sql, { now }) ?? []);
+  await waitForHorizon(sql);
   await runTier("after late rows synced", "critical");
   await runTier("scheduled", "medium");
   await runTier("scheduled", "maintenance");
@@ -119,6 +121,24 @@ export async function runDemoScenario(options: DemoScenarioOptions): Promise<Dem
     events,
     check: checkPlanted(planted, events, traffic.map((pack) => pack.pack)),
   };
+}
+
+/**
+ * Waits (up to `timeoutMs`) until every transaction that was running when our rows
+ * committed has ended. The change feed reads only below that horizon, which is
+ * what makes a late commit examined exactly once; on a busy server (the test suite
+ * shares one) a cycle would otherwise pick the rows up one cycle later.
+ */
+async function waitForHorizon(sql: Sql, timeoutMs = 30_000): Promise<void> {
+  const [{ target }] = await sql<{ target: string }[]>`
+    select pg_snapshot_xmax(pg_current_snapshot())::text as target`;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const [{ passed }] = await sql<{ passed: boolean }[]>`
+      select pg_snapshot_xmin(pg_current_snapshot()) >= ${target}::xid8 as passed`;
+    if (passed) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** True when every cycle ran, every planted anomaly was found and nothing else was flagged. */
