@@ -23,10 +23,14 @@ export const festivalPack: PackDefinition = {
     ],
     indexes: [
       {
-        name: "monitoring_atl_card_ts_idx",
+        // Covering: the balance check sums a card's whole ledger from the index alone
+        // (an index-only scan), instead of visiting one heap page per transaction of
+        // cards whose rows are spread over the table by time. See docs/benchmarks.md.
+        name: "monitoring_atl_card_ledger_idx",
         table: "app_transaction_log",
-        statement: `create index concurrently if not exists monitoring_atl_card_ts_idx
-          on app_transaction_log (card_id, "timestamp")`,
+        statement: `create index concurrently if not exists monitoring_atl_card_ledger_idx
+          on app_transaction_log (card_id, "timestamp")
+          include (status, transaction_type, amount_involved, previous_balance, new_balance)`,
       },
       {
         name: "monitoring_atl_ts_idx",
