@@ -1,4 +1,4 @@
-import type { Sql } from "../db/client.ts";
+import type { Tx } from "../db/client.ts";
 
 /** How much clean festival traffic to write. */
 export interface FestivalLedgerOptions {
@@ -40,7 +40,7 @@ export function festivalCardId(n: number, prefix = "FC-"): string {
  * seconds of each other and no three declines fall within a quarter of an hour.
  */
 export async function loadFestivalLedger(
-  sql: Sql,
+  sql: Tx,
   options: FestivalLedgerOptions,
 ): Promise<FestivalLedgerCounts> {
   const { cards, hours, until } = options;
