@@ -299,7 +299,8 @@ function gasHistory(options: {
 testStateDetector({
   detector: "gas_cost_spike",
   pack: "exchange",
-  config: { time_zone: middayTimeZone() },
+  // Evaluated at every run: each scenario rewrites the week within one slot.
+  config: { time_zone: middayTimeZone(), slot_minutes: 0 },
   breach: gasHistory({ today: 20, todayCost: 0.025 }),
   expectBreach(events) {
     assert.equal(events.length, 1);
@@ -326,7 +327,7 @@ testStateDetector({
 Deno.test("gas_cost_spike stays silent without enough baseline days", async () => {
   const db = await exchangeDatabase();
   try {
-    await tuneDetector(db.sql, "gas_cost_spike", { time_zone: middayTimeZone() });
+    await tuneDetector(db.sql, "gas_cost_spike", { time_zone: middayTimeZone(), slot_minutes: 0 });
     await gasHistory({ today: 20, todayCost: 1, days: 2 })(db.sql);
     await cycle(db.sql, { tier: "medium", detectors: ["gas_cost_spike"] });
     assert.equal((await openEvents(db.sql, "gas_cost_spike")).length, 0);
@@ -364,7 +365,7 @@ function engagementHistory(options: { today: number; perDay?: number }) {
 testStateDetector({
   detector: "engagement_drop",
   pack: "exchange",
-  config: { time_zone: middayTimeZone() },
+  config: { time_zone: middayTimeZone(), slot_minutes: 0 },
   breach: engagementHistory({ today: 9 }),
   expectBreach(events) {
     assert.equal(events.length, 1);
@@ -377,6 +378,33 @@ testStateDetector({
   belowMinimum: engagementHistory({ today: 1, perDay: 10 }),
   healthy: engagementHistory({ today: 20 }),
   tune: { threshold_percent: 55 },
+});
+
+Deno.test("daily detectors evaluate once per slot, repeat the verdict within it, and re-evaluate when tuned", async () => {
+  const db = await exchangeDatabase();
+  try {
+    // Hour-long slots, so both cycles below fall in the same one.
+    await tuneDetector(db.sql, "gas_cost_spike", { time_zone: middayTimeZone(), slot_minutes: 60 });
+    // The whole history is older than the current slot.
+    await gasHistory({ today: 20, todayCost: 0.025 })(db.sql);
+    await db.sql`update exchange_audit_log set "timestamp" = "timestamp" - interval '60 minutes'`;
+    const first = await cycle(db.sql, { tier: "medium", detectors: ["gas_cost_spike"] });
+    assert.equal(outcomeOf(first, "gas_cost_spike").new_events, 1);
+    assert.ok(outcomeOf(first, "gas_cost_spike").rows_examined > 0);
+
+    // Within the slot: no scan, same verdict, the event is kept open.
+    const again = await cycle(db.sql, { tier: "medium", detectors: ["gas_cost_spike"] });
+    assert.equal(outcomeOf(again, "gas_cost_spike").rows_examined, 0);
+    assert.equal(outcomeOf(again, "gas_cost_spike").repeated_events, 1);
+
+    // A tuned multiplier invalidates the verdict at once.
+    await tuneDetector(db.sql, "gas_cost_spike", { multiplier: 3 });
+    const tuned = await cycle(db.sql, { tier: "medium", detectors: ["gas_cost_spike"] });
+    assert.ok(outcomeOf(tuned, "gas_cost_spike").rows_examined > 0);
+    assert.equal(outcomeOf(tuned, "gas_cost_spike").resolved_events, 1);
+  } finally {
+    await db.drop();
+  }
 });
 
 async function exchangeDatabase() {
