@@ -6,6 +6,7 @@ import { startEmbeddedPostgres } from "../src/db/embedded.ts";
 import { connect } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { checkHealth } from "../src/health/health_check.ts";
+import { createAppContext } from "../src/app/context.ts";
 
 // The contract is "answers within 2 s, never hangs": a bound on a hang, not a benchmark.
 const HEALTH_BOUND_MS = 2000;
@@ -71,6 +72,15 @@ Deno.test("checkHealth() tells an unmigrated database (up, queries fail) from an
   } finally {
     await db.drop();
   }
+});
+
+Deno.test("checkHealth() reports a function with no database URL as down, naming the variables", async () => {
+  const app = createAppContext({ env: {} });
+  const report = await checkHealth(() => app.sql());
+  assert.equal(report.status, "unhealthy");
+  assert.equal(report.checks.database.status, "down");
+  assert.match(report.checks.database.error!, /SUPABASE_DB_URL or DATABASE_URL/);
+  assert.deepEqual(report.reasons, ["database unreachable"]);
 });
 
 Deno.test("GET /health answers 503 unhealthy within 2 s once its database is stopped", async () => {

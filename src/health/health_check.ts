@@ -1,5 +1,4 @@
 import type { Sql } from "../db/client.ts";
-import { isDatabaseUnavailable } from "../db/client.ts";
 import { errorMessage } from "../log/logger.ts";
 import { loadRuntimeConfig } from "../config/runtime_config.ts";
 import { tierConfig } from "../config/core_config.ts";
@@ -82,6 +81,8 @@ export async function checkHealth(
   const checkedAt = new Date().toISOString();
   const started = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  // Once `select 1` answers the database is reachable, whatever fails after it.
+  let answered = false;
   try {
     const sql = getSql();
     const deadline = new Promise<never>((_, reject) => {
@@ -89,6 +90,7 @@ export async function checkHealth(
     });
     const probe = (async () => {
       await sql`select 1`;
+      answered = true;
       const latency = Math.round(performance.now() - started);
       const tiers = await tierFreshness(sql);
       const breakers = await sql<{ name: string; state: string }[]>`
@@ -118,22 +120,22 @@ export async function checkHealth(
   } catch (error) {
     // A database that answers with an error (say, an unmigrated schema) is up, and
     // saying "unreachable" would send the operator to the wrong place.
-    const reachable = !(error instanceof HealthTimeout) && !isDatabaseUnavailable(error);
+    const reason = !answered
+      ? "database unreachable"
+      : error instanceof HealthTimeout
+      ? "health queries timed out"
+      : "health queries failed: are the monitoring migrations applied?";
     return {
       status: "unhealthy",
       checked_at: checkedAt,
       checks: {
         database: {
-          status: reachable ? "up" : "down",
+          status: answered ? "up" : "down",
           latency_ms: Math.round(performance.now() - started),
           error: errorMessage(error),
         },
       },
-      reasons: [
-        reachable
-          ? "health queries failed: are the monitoring migrations applied?"
-          : "database unreachable",
-      ],
+      reasons: [reason],
     };
   } finally {
     clearTimeout(timer);
