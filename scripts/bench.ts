@@ -13,10 +13,11 @@ import type { BenchSection, TargetResult } from "./bench/bench_section.ts";
 import { scratchDatabases } from "./bench/bench_section.ts";
 import { festivalCycleSection } from "./bench/festival_cycle_section.ts";
 import { exchangeMediumSection } from "./bench/exchange_medium_section.ts";
+import { apiSection } from "./bench/api_section.ts";
 import { formatTable, heading } from "../src/demo/text_table.ts";
 
 /** Every section, in the order they run. */
-const BENCH_SECTIONS: BenchSection[] = [festivalCycleSection, exchangeMediumSection];
+const BENCH_SECTIONS: BenchSection[] = [festivalCycleSection, exchangeMediumSection, apiSection];
 
 function option(name: string): string | undefined {
   const index = Deno.args.indexOf(name);
