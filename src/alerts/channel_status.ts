@@ -21,16 +21,17 @@ export function channelStatusSection(env: Record<string, string | undefined>): S
         last_error: string | null;
       }[]
     >`
-      select channel,
-        count(*) filter (where status = 'pending')::int as pending,
-        count(*) filter (where status = 'failed')::int as failed,
-        min(created_at) filter (where status = 'pending') as oldest_pending_at,
-        max(sent_at) as last_success_at,
-        (array_agg(last_error order by updated_at desc) filter (where last_error is not null))[1]
-          as last_error
-      from alert_history
-      where status in ('pending', 'failed') or sent_at is not null
-      group by channel`;
+      select c.channel,
+        count(h.alert_id) filter (where h.status = 'pending')::int as pending,
+        count(h.alert_id) filter (where h.status = 'failed')::int as failed,
+        min(h.created_at) filter (where h.status = 'pending') as oldest_pending_at,
+        (select max(s.sent_at) from alert_history s
+          where s.channel = c.channel and s.status = 'sent') as last_success_at,
+        (array_agg(h.last_error order by h.updated_at desc)
+          filter (where h.last_error is not null))[1] as last_error
+      from unnest(${CHANNEL_NAMES as string[]}::text[]) as c(channel)
+      left join alert_history h on h.channel = c.channel and h.status in ('pending', 'failed')
+      group by c.channel`;
     const breakers = await sql<
       { name: string; state: string; failures: number; opened_at: Date | null }[]
     >`
