@@ -28,9 +28,27 @@ async function configure(sql: Sql, key: string, value: Record<string, unknown>) 
     on conflict (key) do update set value = excluded.value`;
 }
 
-/** Runs the chain detectors named, against `env`. */
-function chainCycle(sql: Sql, env: Record<string, string>, detectors?: string[]) {
-  return cycle(sql, { tier: "critical", ...(detectors ? { detectors } : {}) }, {
+/**
+ * Waits until the change feed's horizon has passed every transaction committed so
+ * far. The horizon is cluster-wide: a transaction of another test file running in
+ * parallel on the same server holds it back, and rows committed behind it are
+ * (rightly) read by a later cycle, not this one.
+ */
+async function feedSettled(sql: Sql): Promise<void> {
+  const [{ xid }] = await sql<{ xid: string }[]>`select pg_current_xact_id()::text as xid`;
+  for (let attempt = 0; attempt < 400; attempt++) {
+    const [{ passed }] = await sql<{ passed: boolean }[]>`
+      select pg_snapshot_xmin(pg_current_snapshot()) > ${xid}::xid8 as passed`;
+    if (passed) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`the feed horizon did not pass xid ${xid} within 10 s`);
+}
+
+/** Runs the chain detectors named, against `env`, once the rows written so far are readable. */
+async function chainCycle(sql: Sql, env: Record<string, string>, detectors?: string[]) {
+  await feedSettled(sql);
+  return await cycle(sql, { tier: "critical", ...(detectors ? { detectors } : {}) }, {
     packs: PACKS,
     env,
   });

@@ -61,29 +61,24 @@ export async function openChain(env: ChainEnv, options: OpenChainOptions): Promi
   };
 
   const call = async <T>(what: string, step: () => Promise<T>): Promise<T> => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      // A backstop for steps that make several requests or stall between them.
-      timer = setTimeout(
-        () => reject(new Error(`timed out after ${options.timeoutMs} ms`)),
-        options.timeoutMs,
-      );
-    });
-    const aborted = new Promise<never>((_, reject) => {
-      if (options.signal.aborted) reject(options.signal.reason);
-      options.signal.addEventListener("abort", () => reject(options.signal.reason), {
-        once: true,
-      });
+    // A backstop over the fetch timeout, for steps that make several requests or
+    // stall between them, and the run's own budget.
+    const stop = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
+    let onStop = () => {};
+    const stopped = new Promise<never>((_, reject) => {
+      onStop = () => reject(stop.reason);
+      if (stop.aborted) onStop();
+      stop.addEventListener("abort", onStop, { once: true });
     });
     try {
-      return await Promise.race([step(), deadline, aborted]);
+      return await Promise.race([step(), stopped]);
     } catch (error) {
-      const reason = describeRpcError(error)
+      const reason = describeRpcError(error, options.timeoutMs)
         .replaceAll(url.href, endpoint)
         .replaceAll(env.CHAIN_RPC_URL, endpoint);
       throw new Error(`RPC ${what} failed at ${endpoint}: ${reason}`);
     } finally {
-      clearTimeout(timer);
+      stop.removeEventListener("abort", onStop);
     }
   };
 
@@ -106,8 +101,10 @@ export async function openChain(env: ChainEnv, options: OpenChainOptions): Promi
 }
 
 /** A short reason from ethers' verbose errors (which embed request payloads). */
-function describeRpcError(error: unknown): string {
-  if (error instanceof DOMException && error.name === "TimeoutError") return "timed out";
+function describeRpcError(error: unknown, timeoutMs: number): string {
+  if (error instanceof DOMException && error.name === "TimeoutError") {
+    return `timed out after ${timeoutMs} ms`;
+  }
   const shortMessage = (error as { shortMessage?: unknown })?.shortMessage;
   if (typeof shortMessage === "string") {
     const cause = (error as { error?: { message?: unknown } }).error?.message;
