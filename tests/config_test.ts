@@ -2,21 +2,13 @@ import assert from "node:assert/strict";
 import { createTestDatabase } from "./_helpers/database.ts";
 import type { TestDatabase } from "./_helpers/database.ts";
 import { startFunctionServer } from "./_helpers/function_server.ts";
-import { createPlatformTables } from "./fixtures/platform_tables.ts";
 import { ago, insertTransactions } from "./_helpers/festival_data.ts";
-import { cycle, openEvents, outcomeOf, setup } from "./_helpers/app.ts";
+import { cycle, festivalDatabase, openEvents, outcomeOf } from "./_helpers/app.ts";
 import { setConfig } from "./_helpers/test_packs.ts";
 import { loadRuntimeConfig, seedRuntimeConfig } from "../src/config/runtime_config.ts";
 import { allConfigSpecs } from "../src/config/all_specs.ts";
 import { breakerConfig, cycleConfig } from "../src/config/core_config.ts";
 import { PACKS } from "../src/detectors/registry.ts";
-
-async function festivalDatabase(): Promise<TestDatabase> {
-  const db = await createTestDatabase();
-  await createPlatformTables(db.sql, ["festival"]);
-  await setup(db.sql);
-  return db;
-}
 
 /** Three failed charges on one card a minute apart: a streak under the default rule. */
 async function plantStreak(db: TestDatabase, card: string) {

@@ -6,6 +6,9 @@ import { runCycle } from "../../src/cycle/run_cycle.ts";
 import type { CycleHooks, CycleSummary } from "../../src/cycle/run_cycle.ts";
 import type { CycleRequest } from "../../src/cycle/cycle_plan.ts";
 import { setupPacks } from "../../src/detectors/pack_setup.ts";
+import { createTestDatabase } from "./database.ts";
+import type { TestDatabase } from "./database.ts";
+import { createPlatformTables } from "../fixtures/platform_tables.ts";
 
 export const TEST_SERVICE_KEY = "test-service-role-key";
 
@@ -33,6 +36,14 @@ export async function cycle(
 /** Installs capture and indexes for every pack whose tables exist. */
 export async function setup(sql: Sql, packs: readonly PackDefinition[] = PACKS): Promise<void> {
   await setupPacks(sql, packs);
+}
+
+/** A fresh test database with the festival tables, their capture and indexes installed. */
+export async function festivalDatabase(): Promise<TestDatabase> {
+  const db = await createTestDatabase();
+  await createPlatformTables(db.sql, ["festival"]);
+  await setup(db.sql);
+  return db;
 }
 
 /** The summary line of one detector in a cycle. */
