@@ -3,20 +3,17 @@ import type { Tx } from "../../db/client.ts";
 import type { EventChange, EventStatus, MonitoringEvent } from "../../events/event_schema.ts";
 import type { AlertsSettings, ChannelName } from "../alert_config.ts";
 import { alertLabels } from "../labels.ts";
-import type { Labels } from "../labels.ts";
 import { resolveRoutes } from "../route/route_tree.ts";
-import type { AlertAction, AlertReason, Notifier } from "../notify/notification.ts";
+import type {
+  AlertAction,
+  AlertReason,
+  Notifier,
+  OutboxRowFields,
+} from "../notify/notification.ts";
 import { snapshotOf } from "../notify/notification.ts";
 
 /** One outbox row about to be written, with the timings of the route that produced it. */
-export interface PlannedNotification {
-  event_id: number;
-  channel: ChannelName;
-  action: AlertAction;
-  reason: AlertReason;
-  dedup_key: string;
-  group_key: string;
-  labels: Labels;
+export interface PlannedNotification extends OutboxRowFields {
   payload: Record<string, unknown>;
   group_wait: number;
   group_interval: number;

@@ -1,5 +1,5 @@
 import type { Notification, Notifier } from "./notification.ts";
-import { eventUrl, topSeverity } from "./notification.ts";
+import { escapeMarkup, eventUrl, topSeverity } from "./notification.ts";
 import { postJson } from "./http_send.ts";
 
 /** Settings of the HTTP mail API (Resend-style: POST JSON, bearer key). */
@@ -29,18 +29,16 @@ export function emailMessage(
       reason === "false_positive" ? " (false positive)" : ""
     } ${eventUrl(dashboard_url, event.event_id)}`
   );
-  const escape = (text: string) =>
-    text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
   return {
     from: settings.from,
     to: settings.to,
     subject,
     text: `${subject}\n\n${lines.join("\n")}\n\nDashboard: ${dashboard_url}\n`,
-    html: `<h2>${escape(subject)}</h2><ul>${
+    html: `<h2>${escapeMarkup(subject)}</h2><ul>${
       alerts.map(({ event }) =>
         `<li><a href="${
-          escape(eventUrl(dashboard_url, event.event_id))
-        }">#${event.event_id}</a> [${event.severity}] ${escape(event.title)}</li>`
+          escapeMarkup(eventUrl(dashboard_url, event.event_id))
+        }">#${event.event_id}</a> [${event.severity}] ${escapeMarkup(event.title)}</li>`
       ).join("")
     }</ul>`,
   };

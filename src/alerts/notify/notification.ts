@@ -59,6 +59,22 @@ export function snapshotOf(event: MonitoringEvent): EventSnapshot {
   };
 }
 
+/** What every outbox row says: which event, on which channel, announcing what, in which group. */
+export interface OutboxRowFields {
+  event_id: number;
+  channel: ChannelName;
+  action: AlertAction;
+  reason: AlertReason;
+  dedup_key: string;
+  group_key: string;
+  labels: Labels;
+}
+
+/** Escapes `&`, `<` and `>`, which both HTML and Slack's mrkdwn treat as markup. */
+export function escapeMarkup(text: string): string {
+  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+}
+
 /** One outbox row inside a notification. */
 export interface OutboxAlert {
   alert_id: number;

@@ -1,5 +1,5 @@
 import type { Notification, Notifier, OutboxAlert } from "./notification.ts";
-import { eventUrl, topSeverity } from "./notification.ts";
+import { escapeMarkup, eventUrl, topSeverity } from "./notification.ts";
 import { postJson } from "./http_send.ts";
 
 const ICON = {
@@ -45,10 +45,7 @@ function line(alert: OutboxAlert, dashboardUrl: string): string {
     ? ` — ${event.resolution_notes}`
     : "";
   const by = alert.actor ? ` by ${alert.actor}` : "";
-  const title = event.title.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(
-    ">",
-    "&gt;",
-  );
+  const title = escapeMarkup(event.title);
   return `• <${eventUrl(dashboardUrl, event.event_id)}|#${event.event_id}> ${title} — ${
     subject(alert)
   }${repeats}${note}${by}`;

@@ -1,19 +1,11 @@
 import type { Tx } from "../../db/client.ts";
 import type { ChannelName } from "../alert_config.ts";
-import type { Labels } from "../labels.ts";
-import type { AlertAction, AlertReason, EventSnapshot } from "../notify/notification.ts";
+import type { EventSnapshot, OutboxRowFields } from "../notify/notification.ts";
 
 /** An outbox row a sender holds the lease on. */
-export interface ClaimedRow {
+export interface ClaimedRow extends OutboxRowFields {
   alert_id: number;
-  event_id: number;
-  channel: ChannelName;
-  action: AlertAction;
-  reason: AlertReason;
-  dedup_key: string;
-  group_key: string;
   delivery_id: string;
-  labels: Labels;
   payload: { event: EventSnapshot; actor: string | null };
   attempts: number;
 }
