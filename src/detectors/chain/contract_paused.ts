@@ -1,9 +1,8 @@
 import { z } from "zod";
 import { Contract } from "ethers";
 import { defineDetector } from "../types.ts";
-import type { Finding } from "../types.ts";
 import { rpcSettings } from "./chain_client.ts";
-import { withChain } from "./with_chain.ts";
+import { checkContracts } from "./contract_state.ts";
 
 const PAUSABLE_ABI = ["function paused() view returns (bool)"];
 
@@ -22,41 +21,20 @@ export const contractPaused = defineDetector({
   description: "The escrow/exchange contract's paused() returns true",
   config: z.object({ ...rpcSettings }),
   async run(ctx) {
-    return await withChain(ctx, async (chain, env) => {
-      const addresses = env.ESCROW_CONTRACT_ADDRESS ?? [];
-      const blockNumber = await chain.call(
-        "eth_blockNumber",
-        () => chain.provider.getBlockNumber(),
-      );
-      const findings: Finding[] = [];
-      for (const address of addresses) {
+    return await checkContracts(ctx, {
+      clearedNote: "paused() returned false: the contract was unpaused",
+      async inspect({ chain, address, blockNumber }) {
         const contract = new Contract(address, PAUSABLE_ABI, chain.provider);
         const paused: boolean = await chain.call(
           `paused() on ${address}`,
           () => contract.paused({ blockTag: blockNumber }),
         );
-        if (!paused) continue;
-        findings.push({
-          fingerprint: `contract:${address.toLowerCase()}`,
+        if (!paused) return null;
+        return {
           title: `Contract ${address} is paused: deposits and releases are refused`,
-          entityType: "contract",
-          entityId: address,
-          context: {
-            address,
-            chain_id: chain.chainId.toString(),
-            block_number: blockNumber,
-            rpc: chain.endpoint,
-          },
-        });
-      }
-      return {
-        rowsExamined: addresses.length,
-        findings,
-        clearedNote: "paused() returned false: the contract was unpaused",
-        report: addresses.length === 0
-          ? { skipped: "ESCROW_CONTRACT_ADDRESS is not set: no contract to check" }
-          : { block_number: blockNumber },
-      };
+          context: { paused },
+        };
+      },
     });
   },
 });
