@@ -118,6 +118,31 @@ Deno.test("a row whose transaction commits after a cycle ran is still examined b
   }
 });
 
+Deno.test("a transaction held open in another database does not delay detection here", async () => {
+  const db = await festivalDatabase();
+  const other = await createTestDatabase();
+  const idle = await other.sql.reserve();
+  try {
+    await cycle(db.sql, { tier: "critical" });
+    // Transaction ids are cluster-wide: this one is older than the row below.
+    await idle`begin`;
+    await idle`select pg_current_xact_id()`;
+    await insertTransactions(db.sql, [
+      { card: "NOW", type: "bar_order", status: "failed", amount: 4, previous: 9, next: 5 },
+    ]);
+    const summary = await cycle(db.sql, {
+      tier: "critical",
+      detectors: ["balance_deduction_on_failure"],
+    });
+    assert.equal(outcomeOf(summary, "balance_deduction_on_failure").new_events, 1);
+  } finally {
+    await idle`rollback`;
+    idle.release();
+    await other.drop();
+    await db.drop();
+  }
+});
+
 Deno.test("balance_mismatch_detection flags a card whose amount disagrees with its ledger and resolves it when corrected", async () => {
   const db = await festivalDatabase();
   try {

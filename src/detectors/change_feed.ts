@@ -31,13 +31,33 @@ export function feedsOf(watermark: Record<string, unknown> | null): Record<strin
 }
 
 /**
- * The transaction-id horizon: every transaction below it has finished, so its rows
- * are visible now and no row of it can commit later. Reading up to (not past) the
- * horizon is what lets a late-committing row be examined exactly once.
+ * The transaction-id horizon: every transaction below it that could have written
+ * this database's change feed has finished, so its rows are visible now and none
+ * can commit later. Reading up to (not past) the horizon is what lets a
+ * late-committing row be examined exactly once.
+ *
+ * Transaction ids are cluster-wide, so `pg_snapshot_xmin` alone would let a long
+ * transaction in another database (a report, a dump, another tenant) stall
+ * detection here. Only sessions connected to this database can write its feed,
+ * so in-progress ids whose session is visibly elsewhere are ignored. When
+ * `pg_stat_activity` hides a session (missing privileges), its id is kept: the
+ * horizon errs towards waiting, never towards skipping a row.
  */
 export async function snapshotHorizon(sql: Tx): Promise<string> {
   const [row] = await sql<{ horizon: string }[]>`
-    select pg_snapshot_xmin(pg_current_snapshot())::text as horizon`;
+    with snap as (select pg_current_snapshot() as s),
+    elsewhere as (
+      select backend_xid::text as xid from pg_stat_activity
+      where backend_xid is not null and datname is not null and datname <> current_database()
+      union all
+      select transaction::text from pg_prepared_xacts where database <> current_database()
+    )
+    select coalesce(
+      (select min(x) from snap, pg_snapshot_xip(snap.s) as x
+        -- xid8 carries an epoch; the 32-bit ids of pg_stat_activity are its low bits.
+        where (x::text::numeric % 4294967296)::text not in (select xid from elsewhere)),
+      (select pg_snapshot_xmax(s) from snap)
+    )::text as horizon`;
   return row.horizon;
 }
 
