@@ -11,6 +11,7 @@ import { chainPack } from "../src/detectors/chain/pack.ts";
 import { festivalPack } from "../src/detectors/festival/pack.ts";
 import { statusReport } from "../src/status/status_report.ts";
 import { startChainDemo } from "../src/demo/chain_traffic.ts";
+import { pickDue } from "../src/detectors/chain/receipt_queue.ts";
 import type { Sql } from "../src/db/client.ts";
 
 const PACKS = [festivalPack, chainPack];
@@ -392,5 +393,33 @@ Deno.test("startChainDemo() plants chain anomalies that become exactly the expec
   } finally {
     await demo.stop();
     await db.drop();
+  }
+});
+
+Deno.test("pickDue() takes unchecked rows first, then rows past their grace, then young rows due a re-check", () => {
+  const now = new Date("2026-11-23T12:00:00Z");
+  const at = (secondsAgo: number) => new Date(now.getTime() - secondsAgo * 1000).toISOString();
+  const row = (id: string, since: number, checked: number | null) => ({
+    table: "trades_fills",
+    id,
+    tx_hash: `0x${id}`,
+    since: at(since),
+    checked_at: checked === null ? null : at(checked),
+  });
+  const queue = [
+    row("young-recent-check", 10, 5), // checked 5 s ago: not due (recheck 30 s)
+    row("young-stale-check", 20, 40), // checked 40 s ago: due again
+    row("overdue", 700, 5), // grace over: decide now
+    row("unchecked-new", 1, null),
+    row("unchecked-old", 900, null),
+  ];
+  const cases: [number, string[]][] = [
+    [10, ["unchecked-old", "unchecked-new", "overdue", "young-stale-check"]],
+    [2, ["unchecked-old", "unchecked-new"]],
+    [3, ["unchecked-old", "unchecked-new", "overdue"]],
+  ];
+  for (const [limit, expected] of cases) {
+    const due = pickDue(queue, { now, graceSeconds: 600, recheckSeconds: 30, limit });
+    assert.deepEqual(due.map((r) => r.id), expected, `limit ${limit}`);
   }
 });
