@@ -67,12 +67,15 @@ const results: { section: string; target: TargetResult }[] = [];
 try {
   for (const section of sections) {
     console.log(heading(section.title));
+    const load = () => Deno.loadavg().map((n) => n.toFixed(1)).join(" ");
+    console.log(`  load average before: ${load()}`);
     const targets = await section.run({
       sizes,
       runs,
       scratchDatabase: scratchDatabases(db.url),
       print: (line = "") => console.log(line),
     });
+    console.log(`  load average after: ${load()}`);
     results.push(...targets.map((target) => ({ section: section.name, target })));
   }
 } finally {
