@@ -12,6 +12,7 @@ import { festivalPack } from "../src/detectors/festival/pack.ts";
 import { statusReport } from "../src/status/status_report.ts";
 import { startChainDemo } from "../src/demo/chain_traffic.ts";
 import { pickDue } from "../src/detectors/chain/receipt_queue.ts";
+import { snapshotHorizon } from "../src/detectors/change_feed.ts";
 import type { Sql } from "../src/db/client.ts";
 
 const PACKS = [festivalPack, chainPack];
@@ -31,16 +32,13 @@ async function configure(sql: Sql, key: string, value: Record<string, unknown>) 
 
 /**
  * Waits until the change feed's horizon has passed every transaction committed so
- * far. The horizon is cluster-wide: a transaction of another test file running in
- * parallel on the same server holds it back, and rows committed behind it are
- * (rightly) read by a later cycle, not this one.
+ * far: a transaction of a parallel test still open on this database holds the
+ * horizon back, and rows committed behind it are (rightly) read by a later cycle.
  */
 async function feedSettled(sql: Sql): Promise<void> {
   const [{ xid }] = await sql<{ xid: string }[]>`select pg_current_xact_id()::text as xid`;
   for (let attempt = 0; attempt < 400; attempt++) {
-    const [{ passed }] = await sql<{ passed: boolean }[]>`
-      select pg_snapshot_xmin(pg_current_snapshot()) > ${xid}::xid8 as passed`;
-    if (passed) return;
+    if (BigInt(await snapshotHorizon(sql)) > BigInt(xid)) return;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`the feed horizon did not pass xid ${xid} within 10 s`);
