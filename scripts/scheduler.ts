@@ -9,13 +9,15 @@
  */
 import { z } from "zod";
 import { createFunctionsCaller } from "../src/cli/functions_client.ts";
+import type { FunctionsCaller } from "../src/cli/functions_client.ts";
+import type { TierIntervals } from "../src/schedule/tier_scheduler.ts";
 import { createLogger, errorMessage } from "../src/log/logger.ts";
 import { startTierScheduler } from "../src/schedule/tier_scheduler.ts";
 import { fetchTierIntervals, invokeTier } from "../src/schedule/function_tiers.ts";
 
 const log = createLogger({ service: "monitoring-scheduler" });
-let call;
-let jitter;
+let call: FunctionsCaller;
+let jitter: number;
 try {
   call = createFunctionsCaller(Deno.env.toObject());
   jitter = z.coerce.number().min(0).max(1).default(0.1).parse(
@@ -27,7 +29,13 @@ try {
   );
   Deno.exit(2);
 }
-let intervals = await fetchTierIntervals(call);
+let intervals: TierIntervals;
+try {
+  intervals = await fetchTierIntervals(call);
+} catch (error) {
+  console.error(errorMessage(error));
+  Deno.exit(1);
+}
 log.info("scheduler started", { intervals, jitter });
 
 const scheduler = startTierScheduler({

@@ -1,11 +1,13 @@
 import { createClient, FunctionsFetchError, FunctionsHttpError } from "@supabase/supabase-js";
 import { z } from "zod";
 
+const keyMissing = "SUPABASE_SERVICE_ROLE_KEY (or a secret key, sb_secret_...) must be set";
+
 /** What scripts need to reach the functions: a project URL and a key. */
 export const functionsEnvSchema = z.object({
   SUPABASE_URL: z.url({ message: "SUPABASE_URL must be a URL, e.g. https://<ref>.supabase.co" }),
-  SUPABASE_SERVICE_ROLE_KEY: z.string().trim().min(1, {
-    message: "SUPABASE_SERVICE_ROLE_KEY (or a secret key, sb_secret_...) must be set",
+  SUPABASE_SERVICE_ROLE_KEY: z.string({ message: keyMissing }).trim().min(1, {
+    message: keyMissing,
   }),
 });
 

@@ -18,8 +18,9 @@ export function healthExitCode(status: HealthReport["status"]): ExitCode {
 export const health: Command = async (args, ctx) => {
   parseCommand("health", args, {});
   const answer = await ctx.call<HealthReport>("monitoring/health");
-  // 503 carries a health report too (database down); anything else is an error envelope.
-  if (!answer.ok && answer.status !== 503) {
+  // A 503 carries a health report too (database down); anything else, or a 503 from
+  // something in front of the function, is an error envelope.
+  if (!answer.ok && !(answer.status === 503 && answer.body?.checks)) {
     ctx.err(`health: ${errorText(answer)}`);
     return EXIT.failed;
   }
