@@ -143,6 +143,11 @@ Deno.test("the monitoring function, served by `deno serve`, keeps its HTTP contr
         assert.ok(error.message.includes(mentions), `${error.message} should mention ${mentions}`);
         assert.ok(error.message.includes(`'${field}'`), error.message);
       }
+      const huge = await fn.request("/cycle", {
+        method: "POST",
+        body: JSON.stringify({ tier: "health", padding: "x".repeat(1_100_000) }),
+      });
+      await expectError(huge, 413, "payload_too_large");
       const reset = await fn.request("/circuit-breaker/reset", {
         method: "POST",
         body: { name: 42 },

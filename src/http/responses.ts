@@ -75,6 +75,8 @@ export function errorResponse(error: HttpError): Response {
   );
 }
 
+const MAX_BODY_BYTES = 1_000_000;
+
 /**
  * Reads an optional JSON body and validates it. An empty body is `{}`; malformed
  * JSON or a body that fails the schema is a 400 naming the field.
@@ -83,10 +85,11 @@ export async function readJsonBody<S extends z.ZodType>(
   request: Request,
   schema: S,
 ): Promise<z.infer<S>> {
+  const tooLarge = () => new HttpError(413, "payload_too_large", "Request body exceeds 1 MB");
+  // Refuse a declared oversize body before reading it into memory.
+  if (Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) throw tooLarge();
   const text = await request.text();
-  if (text.length > 1_000_000) {
-    throw new HttpError(413, "payload_too_large", "Request body exceeds 1 MB");
-  }
+  if (text.length > MAX_BODY_BYTES) throw tooLarge();
   let raw: unknown = {};
   if (text.trim() !== "") {
     try {
