@@ -31,7 +31,7 @@ function eventsSection(outcome: DemoOutcome): string[] {
       [
         { header: "id", align: "right" },
         { header: "detector" },
-        { header: "card" },
+        { header: "card / subject" },
         { header: "amount", align: "right" },
         { header: "title" },
       ],
