@@ -171,6 +171,9 @@ Deno.test("two senders running at once never send one row twice", async () => {
   const second = connect(w.db.url, { max: 1 });
   try {
     const { db, env, clock } = w;
+    // Receivers take a little time, as real ones do, so both senders are mid-run together.
+    w.pagerduty.otherwise = { status: 202, stallMs: 20 };
+    w.webhook.otherwise = { status: 204, stallMs: 20 };
     const events = [];
     for (let i = 0; i < 24; i++) {
       events.push(
