@@ -22,6 +22,15 @@ interface LastRun {
   error: string | null;
 }
 
+/** The transaction holding the change feed's horizon back (the oldest with an xid). */
+export interface HorizonHolder {
+  pid: number;
+  database: string | null;
+  application_name: string;
+  state: string | null;
+  transaction_seconds: number | null;
+}
+
 function breakerView(row: BreakerRow | undefined) {
   return {
     state: row?.state ?? "closed",
@@ -93,6 +102,15 @@ export async function statusReport(
     where c.txid >= coalesce((
       select min((feed.value ->> 'xid')::xid8)
       from monitoring_watermarks w, jsonb_each(w.position -> 'feeds') feed), '0'::xid8)`;
+  // Incremental detectors read only below the cluster's transaction horizon, so one
+  // long transaction anywhere on the server (any database) delays detection.
+  const [holder] = await sql<HorizonHolder[]>`
+    select pid, datname as database, application_name, state,
+      round(extract(epoch from now() - xact_start))::int as transaction_seconds
+    from pg_stat_activity
+    where backend_xid is not null and pid <> pg_backend_pid()
+    order by age(backend_xid) desc
+    limit 1`;
 
   const extra: Record<string, unknown> = {};
   for (const section of sections) {
@@ -114,7 +132,7 @@ export async function statusReport(
       name: row.name,
       ...breakerView(row),
     })),
-    change_feed: feed,
+    change_feed: { ...feed, horizon_held_by: holder ?? null },
     config_errors: config.errors,
     ...extra,
   };
