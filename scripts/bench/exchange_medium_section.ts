@@ -207,6 +207,8 @@ export const exchangeMediumSection: BenchSection = {
       const coldMs = median(cold.cycleMs);
       const cycle = (coldMs + (cyclesPerSlot - 1) * warmMs) / cyclesPerSlot;
       const findings = warm.findings + cold.findings;
+      const detectorSum = [...warm.detectorMs.values()].reduce((sum, l) => sum + median(l), 0);
+      const [load1] = Deno.loadavg();
       const runbook = [...runbookMs.values()].reduce((sum, list) => sum + median(list), 0);
       context.print("");
       context.print(formatTable(
@@ -247,6 +249,13 @@ export const exchangeMediumSection: BenchSection = {
           findings,
         ]],
       ));
+      context.print("");
+      context.print(
+        `  steady cycle: ${fmtMs(detectorSum)} ms in the detectors' own transactions, ` +
+          `${fmtMs(warmMs - detectorSum)} ms in the runner (config, leases, breakers, ` +
+          `availability, run records); load average ${load1.toFixed(1)} on ` +
+          `${navigator.hardwareConcurrency} cores`,
+      );
       const targets: TargetResult[] = [
         {
           target: `medium cycle <= ${CYCLE_TARGET_MS} ms at ${

@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { defineDetector } from "../types.ts";
 
+/** How far back a streak is counted: enough to tell "down" from "flaky", cheap per endpoint. */
+const MAX_STREAK = 50;
+
 interface FailingEndpoint {
   endpoint: string;
   streak: number;
@@ -49,7 +52,7 @@ export const consecutiveApiFailures = defineDetector({
           from api_metrics m
           where m.endpoint = a.endpoint and m.created_at <= ${ctx.now}::timestamptz
           order by m.created_at desc, m.id desc
-          limit 50
+          limit ${MAX_STREAK}
         ) r
       ),
       streaks as (
@@ -74,7 +77,7 @@ export const consecutiveApiFailures = defineDetector({
       findings: failing.map(({ examined: _examined, ...endpoint }) => ({
         fingerprint: `endpoint:${endpoint.endpoint}`,
         title: `${endpoint.endpoint}: last ${
-          endpoint.streak >= 50 ? "50+" : endpoint.streak
+          endpoint.streak >= MAX_STREAK ? `${MAX_STREAK}+` : endpoint.streak
         } requests failed (status ${[...new Set(endpoint.status_codes)].join(", ")})`,
         occurredAt: endpoint.last_failed_at,
         entityType: "endpoint",
