@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createTestDatabase } from "./_helpers/database.ts";
+import { startReadyProcess } from "./_helpers/ready_process.ts";
 
 const SERVICE_KEY = "bundle-test-service-role-key";
 
@@ -9,7 +10,7 @@ const SERVICE_KEY = "bundle-test-service-role-key";
  * runs only if it is truly self-contained.
  */
 async function serveBundle(file: string, cwd: string, databaseUrl: string) {
-  const child = new Deno.Command(Deno.execPath(), {
+  const server = await startReadyProcess({
     args: [
       "serve",
       "--no-config",
@@ -28,37 +29,12 @@ async function serveBundle(file: string, cwd: string, databaseUrl: string) {
       SUPABASE_DB_URL: "",
       SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY,
       LOG_LEVEL: "silent",
-      NO_COLOR: "1",
     },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let stderr = "";
-  const { promise: listening, resolve } = Promise.withResolvers<string>();
-  const drained = (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      stderr += chunk;
-      const match = /Listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(stderr);
-      if (match) resolve(match[1]);
-    }
-  })();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const origin = await Promise.race([
-    listening,
-    child.status.then((s) => Promise.reject(new Error(`exited ${s.code}:\n${stderr}`))),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`not listening:\n${stderr}`)), 30_000);
-    }),
-  ]).finally(() => clearTimeout(timer));
-  return {
-    origin,
-    async stop() {
-      child.kill("SIGKILL");
-      await child.status;
-      await drained;
-    },
-  };
+    ready: /Listening on (http:\/\/127\.0\.0\.1:\d+)\//,
+    timeoutMs: 30_000,
+    graceMs: 500,
+  });
+  return { origin: server.ready, stop: server.stop };
 }
 
 Deno.test("deno task bundle writes self-contained functions that serve /health and run a cycle", async () => {

@@ -4,6 +4,7 @@ import { createPlatformTables } from "./fixtures/platform_tables.ts";
 import { insertTransactions } from "./_helpers/festival_data.ts";
 import { runCli } from "../src/cli/main.ts";
 import { EXIT } from "../src/cli/cli_io.ts";
+import { startReadyProcess } from "./_helpers/ready_process.ts";
 
 const SERVICE_KEY = "cli-test-service-role-key";
 
@@ -13,7 +14,7 @@ const SERVICE_KEY = "cli-test-service-role-key";
  * A subprocess, because DATABASE_URL is process-wide and test files run in parallel.
  */
 async function startDevServerProcess(databaseUrl: string) {
-  const child = new Deno.Command(Deno.execPath(), {
+  const server = await startReadyProcess({
     args: ["run", "-A", new URL("../scripts/dev.ts", import.meta.url).pathname],
     env: {
       DATABASE_URL: databaseUrl,
@@ -22,42 +23,10 @@ async function startDevServerProcess(databaseUrl: string) {
       PORT: "0",
       MONITORING_SCHEDULE: "off",
       LOG_LEVEL: "silent",
-      NO_COLOR: "1",
     },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let output = "";
-  const { promise: ready, resolve } = Promise.withResolvers<string>();
-  const drain = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      output += chunk;
-      const match = /ready: (http:\/\/127\.0\.0\.1:\d+)\/functions/.exec(output);
-      if (match) resolve(match[1]);
-    }
-  };
-  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const url = await Promise.race([
-    ready,
-    child.status.then((s) => Promise.reject(new Error(`dev server exited ${s.code}:\n${output}`))),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`dev server not ready:\n${output}`)), 60_000);
-    }),
-  ]).finally(() => clearTimeout(timer));
-  return {
-    url,
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // Already exited.
-      }
-      await child.status;
-      await drained;
-    },
-  };
+    ready: /ready: (http:\/\/127\.0\.0\.1:\d+)\/functions/,
+  });
+  return { url: server.ready, stop: server.stop };
 }
 
 /** Calls `attempt` until `done` accepts its result (at most ~10 s), and returns that result. */
