@@ -4,6 +4,7 @@ import { createLogger, errorMessage } from "../../log/logger.ts";
 import { loadRuntimeConfig } from "../../config/runtime_config.ts";
 import { breakerConfig } from "../../config/core_config.ts";
 import { acquirePermit, recordFailure, recordSuccess } from "../../breaker/circuit_breaker.ts";
+import type { BreakerSettings, BreakerState } from "../../breaker/circuit_breaker.ts";
 import type { AlertsSettings, ChannelName } from "../alert_config.ts";
 import { alertsConfig } from "../alert_config.ts";
 import type { ChannelSet } from "../notify/channels.ts";
@@ -134,10 +135,6 @@ export async function deliverDueAlerts(
   const log = options.log ?? createLogger({ component: "alerts" });
   const random = options.random ?? Math.random;
   const started = performance.now();
-  const runtime = await loadRuntimeConfig(sql, [alertsConfig, breakerConfig]);
-  const settings = options.settings ?? runtime.get(alertsConfig);
-  const breakerSettings = runtime.get(breakerConfig);
-  const { delivery } = settings;
   const channels = options.channels ?? channelsFromEnv(options.env ?? Deno.env.toObject());
   const summary: DeliverySummary = {
     escalated: 0,
@@ -151,7 +148,12 @@ export async function deliverDueAlerts(
     channels_skipped: [],
   };
   const enabled = [...channels.enabled.keys()];
+  // With no channel configured the outbox holds nothing to send: no query at all.
   if (enabled.length === 0) return summary;
+  const runtime = await loadRuntimeConfig(sql, [alertsConfig, breakerConfig]);
+  const settings = options.settings ?? runtime.get(alertsConfig);
+  const breakerSettings = runtime.get(breakerConfig);
+  const { delivery } = settings;
 
   summary.escalated = await enqueueEscalations(sql, settings, enabled, clock());
 
@@ -212,39 +214,11 @@ export async function deliverDueAlerts(
         ...live.filter((row) => sentIds.includes(Number(row.alert_id)))
           .map((row) => row.attempts),
       );
-      const waitMs = result.retryAfterMs !== undefined
-        ? Math.min(result.retryAfterMs, delivery.retry_after_max_seconds * 1000)
-        : backoffMs(
-          attempt,
-          delivery.backoff_base_seconds * 1000,
-          delivery.backoff_max_seconds * 1000,
-          random,
-        );
-      const failedAt = clock();
-      const marked = await markAttemptFailed(sql, sentIds, {
-        error: result.error,
-        status: result.status,
-        permanent: !result.retryable,
-        retryAt: new Date(failedAt.getTime() + waitMs),
-        maxAttempts: delivery.max_attempts,
-        now: failedAt,
-      });
-      summary.failed += marked.failed;
-      summary.retrying += marked.retrying;
-      log.warn("alert delivery failed", {
-        channel: notification.channel,
-        delivery_id: notification.delivery_id,
-        status: result.status,
-        retryable: result.retryable,
-        retry_in_ms: result.retryable ? waitMs : null,
-        error: result.error,
-      });
-      if (result.status === 429) continue;
-      const state = await recordFailure(
-        sql,
-        channelBreaker(notification.channel),
-        result.error,
-        breakerSettings,
+      const state = await recordFailedAttempt(
+        { sql, settings, breakerSettings, clock, random, log, summary },
+        notification,
+        result,
+        attempt,
       );
       if (state === "open") {
         open.delete(notification.channel);
@@ -254,6 +228,68 @@ export async function deliverDueAlerts(
   }
   if (summary.claimed > 0 || summary.escalated > 0) log.info("alerts delivered", { ...summary });
   return summary;
+}
+
+/** What the per-delivery steps of one run share. */
+interface RunContext {
+  sql: Sql;
+  settings: AlertsSettings;
+  breakerSettings: BreakerSettings;
+  clock: () => Date;
+  random: () => number;
+  log: Logger;
+  summary: DeliverySummary;
+}
+
+/**
+ * Records a failed send: the rows wait for the Retry-After of a 429 (capped) or
+ * the backoff of their attempt, or fail when the answer was permanent or the
+ * attempts are used up. Every failure but a 429 feeds the channel's breaker.
+ *
+ * @returns the breaker state afterwards ("closed" for a 429).
+ */
+async function recordFailedAttempt(
+  run: RunContext,
+  notification: Notification,
+  result: Extract<SendResult, { ok: false }>,
+  attempt: number,
+): Promise<BreakerState> {
+  const { delivery } = run.settings;
+  const ids = notification.alerts.map((alert) => alert.alert_id);
+  const waitMs = result.retryAfterMs !== undefined
+    ? Math.min(result.retryAfterMs, delivery.retry_after_max_seconds * 1000)
+    : backoffMs(
+      attempt,
+      delivery.backoff_base_seconds * 1000,
+      delivery.backoff_max_seconds * 1000,
+      run.random,
+    );
+  const failedAt = run.clock();
+  const marked = await markAttemptFailed(run.sql, ids, {
+    error: result.error,
+    status: result.status,
+    permanent: !result.retryable,
+    retryAt: new Date(failedAt.getTime() + waitMs),
+    maxAttempts: delivery.max_attempts,
+    now: failedAt,
+  });
+  run.summary.failed += marked.failed;
+  run.summary.retrying += marked.retrying;
+  run.log.warn("alert delivery failed", {
+    channel: notification.channel,
+    delivery_id: notification.delivery_id,
+    status: result.status,
+    retryable: result.retryable,
+    retry_in_ms: result.retryable ? waitMs : null,
+    error: result.error,
+  });
+  if (result.status === 429) return "closed";
+  return await recordFailure(
+    run.sql,
+    channelBreaker(notification.channel),
+    result.error,
+    run.breakerSettings,
+  );
 }
 
 /**
