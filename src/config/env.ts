@@ -33,9 +33,14 @@ export function readEnv(source: Record<string, string | undefined> = Deno.env.to
   return envSchema.parse(cleaned);
 }
 
-/** The database URL the functions use: Supabase's injected one first, then `DATABASE_URL`. */
+/**
+ * The database URL the functions use: `DATABASE_URL` when the operator set one,
+ * else the `SUPABASE_DB_URL` Supabase injects. Hosted deployments set
+ * `DATABASE_URL` to the transaction pooler (port 6543); the injected URL is a
+ * direct connection, which every isolate would otherwise hold one of.
+ */
 export function databaseUrl(env: Env): string | undefined {
-  return env.SUPABASE_DB_URL ?? env.DATABASE_URL;
+  return env.DATABASE_URL ?? env.SUPABASE_DB_URL;
 }
 
 /** All secret API keys accepted in the `apikey` header. */

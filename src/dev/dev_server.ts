@@ -98,9 +98,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     let scheduler: TierScheduler | undefined;
     const startScheduler = async () => {
       if (scheduler) return;
-      const intervals = (await loadRuntimeConfig(sql, [tierConfig])).get(tierConfig);
       scheduler = startTierScheduler({
-        intervals,
+        // Re-read every round, so an UPDATE of the `tiers` row takes effect without a restart.
+        intervals: async () => (await loadRuntimeConfig(sql, [tierConfig])).get(tierConfig),
         log,
         runTier: (tier) =>
           runCycle({
