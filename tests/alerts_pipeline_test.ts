@@ -414,3 +414,52 @@ Deno.test("channelStatusSection() shows each channel enabled or why not, with pe
     await db.drop();
   }
 });
+
+Deno.test("a resolve held back for its trigger goes out later under a webhook-id of its own", async () => {
+  const w = await world(["webhook"]);
+  try {
+    const { db, env, clock } = w;
+    const first = await insertEvent(db.sql, { severity: "HIGH", detector: "d", card_id: "E1" });
+    await announce(db.sql, [{ kind: "opened", event: first }], { env, now: clock.now() });
+    clock.advance(30);
+    assert.equal((await w.deliver()).sent, 1);
+    clock.advance(30);
+    const second = await insertEvent(db.sql, { severity: "HIGH", detector: "d", card_id: "E2" });
+    await announce(db.sql, [{ kind: "opened", event: second }], { env, now: clock.now() });
+    // Resolved before the group's next flush; the second event's resolve is written first.
+    for (const event of [second, first]) {
+      await announce(db.sql, [{ kind: "resolved", event: await resolveEvent(db.sql, event) }], {
+        env,
+        now: clock.now(),
+      });
+    }
+    // At the flush the second trigger fails, so its resolve must wait for it.
+    w.webhook.script({ status: 503 });
+    clock.advance(300);
+    const flush = await w.deliver();
+    assert.equal(flush.released, 1);
+    assert.equal(w.webhook.requests.at(-1)!.json.type, "alert.resolved");
+    assert.deepEqual(
+      w.webhook.requests.at(-1)!.json.data.alerts.map((a: { event_id: number }) => a.event_id),
+      [first.event_id],
+    );
+    clock.advance(3600);
+    await w.deliver();
+    clock.advance(3600);
+    await w.deliver();
+    const types = w.webhook.requests.map((request) => request.json.type);
+    assert.deepEqual(types, [
+      "alert.triggered",
+      "alert.triggered",
+      "alert.resolved",
+      "alert.triggered",
+      "alert.resolved",
+    ]);
+    const accepted = w.webhook.requests.filter((request) => request.answer.status < 300);
+    const ids = accepted.map((request) => request.headers["webhook-id"]);
+    assert.equal(new Set(ids).size, ids.length, `distinct webhook-ids: ${ids.join(" ")}`);
+    assert.ok((await outbox(db.sql)).every((row) => row.status === "sent"));
+  } finally {
+    await w.close();
+  }
+});

@@ -17,17 +17,21 @@ const MAX_ROWS_PER_GROUP = 20;
  * Claims due rows of the given channels, in one short statement: takes whole
  * groups (up to `limit` of them, so a group is not split across two messages),
  * locks their pending rows whose `next_attempt_at` has come (skipping rows
- * another sender has locked), counts the attempt, pushes `next_attempt_at` out by the
- * lease so no other sender takes them while this one sends, and gives each new
- * group its delivery id. A row keeps its delivery id for life: a sender that dies
- * after sending leaves the row to be claimed again when the lease ends, and the
- * retry carries the same id to the receiver.
+ * another sender has locked), counts the attempt, pushes `next_attempt_at` out
+ * by the lease so no other sender takes them while this one sends, and gives
+ * each new group its delivery id (`msg_<channel>_<first alert id>_<claim tag>`).
+ * Once a row may have been sent it keeps that id: a sender that dies after
+ * sending leaves the row to be claimed again when the lease ends, and the retry
+ * carries the same id to the receiver.
  */
 export async function claimDueRows(
   sql: Tx,
   options: { channels: readonly ChannelName[]; now: Date; limit: number; leaseSeconds: number },
 ): Promise<ClaimedRow[]> {
   if (options.channels.length === 0) return [];
+  // Unique per claim: a row given back before its first send (a resolve waiting
+  // for its trigger) must never reuse the id of a message that already went out.
+  const claimTag = crypto.randomUUID().slice(0, 8);
   return await sql<ClaimedRow[]>`
     with due_groups as (
       select channel, group_key, action from alert_history
@@ -45,7 +49,8 @@ export async function claimDueRows(
     ), assigned as (
       select h.alert_id, coalesce(h.delivery_id,
         'msg_' || h.channel || '_' || min(h.alert_id) over (
-          partition by h.channel, h.group_key, h.action, h.delivery_id)) as delivery_id
+          partition by h.channel, h.group_key, h.action, h.delivery_id) || '_' || ${claimTag})
+        as delivery_id
       from alert_history h join due using (alert_id)
     )
     update alert_history h set
