@@ -239,7 +239,7 @@ function toFinding(
   const label = source?.label ?? row.table;
   const what = {
     reverted: "reverted on chain (receipt status 0)",
-    missing: `has no receipt ${config.grace_seconds} s after completion`,
+    missing: "has no receipt on chain",
     invalid_hash: `hash '${row.tx_hash.slice(0, 80)}' is malformed`,
   }[verdict.problem];
   const receipt = verdict.receipt;
