@@ -34,8 +34,11 @@ const receiptConfig = z.object({
   feed_batch_size: z.number().int().min(10).max(100_000).default(2_000),
   /** Rows read per backfill page. */
   backfill_page_size: z.number().int().min(10).max(100_000).default(1_000),
-  /** While this many rows wait, no new rows are read (back-pressure on a slow node). */
-  max_queue: z.number().int().min(10).max(100_000).default(10_000),
+  /**
+   * While this many rows wait, no new rows are read (back-pressure on a slow node;
+   * the queue lives in the watermark, rewritten every run, so it stays small).
+   */
+  max_queue: z.number().int().min(10).max(100_000).default(2_000),
 });
 type ReceiptConfig = z.infer<typeof receiptConfig>;
 
