@@ -257,7 +257,8 @@ async function recordFailedAttempt(
   const { delivery } = run.settings;
   const ids = notification.alerts.map((alert) => alert.alert_id);
   const waitMs = result.retryAfterMs !== undefined
-    ? Math.min(result.retryAfterMs, delivery.retry_after_max_seconds * 1000)
+    // At least a second, so "Retry-After: 0" cannot turn one run into a busy loop.
+    ? Math.min(Math.max(result.retryAfterMs, 1000), delivery.retry_after_max_seconds * 1000)
     : backoffMs(
       attempt,
       delivery.backoff_base_seconds * 1000,
