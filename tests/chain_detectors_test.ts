@@ -421,3 +421,34 @@ Deno.test("pickDue() takes unchecked rows first, then rows past their grace, the
     assert.deepEqual(due.map((r) => r.id), expected, `limit ${limit}`);
   }
 });
+
+Deno.test("receipt_mismatch stops reading new rows while max_queue rows wait, and reads them once the queue drains", async () => {
+  await withChain(async (db, chain) => {
+    await configure(db.sql, "detector.receipt_mismatch", { max_queue: 10, receipts_per_run: 1 });
+    const ok = await chain.mined(chain.escrow.deposit({ value: parseEther("1") }));
+    await db.sql`
+      insert into auto_exchange_requests (status, tx_hash)
+      select 'completed', ${ok.hash} from generate_series(1, 12)`;
+    const run = async () => {
+      const summary = await chainCycle(db.sql, chain.env, ["receipt_mismatch"]);
+      const { rows_read, queued } = outcomeOf(summary, "receipt_mismatch").report as {
+        rows_read: number;
+        queued: number;
+      };
+      return [rows_read, queued];
+    };
+    assert.deepEqual(await run(), [12, 11], "the backfill reads all, one receipt is checked");
+    const failed = await chain.mined(
+      chain.escrow.release(chain.payee, parseEther("5"), { gasLimit: 200_000n }),
+    );
+    const [late] = await db.sql<{ id: string }[]>`
+      insert into auto_exchange_requests (status, tx_hash) values ('completed', ${failed.hash})
+      returning id::text`;
+    assert.deepEqual(await run(), [0, 10], "queue full: the feed keeps its place");
+    assert.deepEqual(await run(), [0, 9]);
+    assert.deepEqual(await run(), [1, 9], "room again: the late row is read");
+    for (let drained = 0; drained < 9; drained++) await run();
+    const events = await openEvents(db.sql, "receipt_mismatch");
+    assert.deepEqual(events.map((event) => event.context.id), [late.id]);
+  });
+});
