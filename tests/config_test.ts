@@ -9,6 +9,7 @@ import { loadRuntimeConfig, seedRuntimeConfig } from "../src/config/runtime_conf
 import { allConfigSpecs } from "../src/config/all_specs.ts";
 import { breakerConfig, cycleConfig } from "../src/config/core_config.ts";
 import { PACKS } from "../src/detectors/registry.ts";
+import { readEnv, secretKeys } from "../src/config/env.ts";
 
 /** Three failed charges on one card a minute apart: a streak under the default rule. */
 async function plantStreak(db: TestDatabase, card: string) {
@@ -126,4 +127,30 @@ Deno.test("seedRuntimeConfig() writes every default once and never overwrites an
   } finally {
     await db.drop();
   }
+});
+
+Deno.test("readEnv() treats empty variables as unset and refuses malformed ones by name", () => {
+  const env = readEnv({ SUPABASE_SERVICE_ROLE_KEY: "", DATABASE_URL: "  ", LOG_LEVEL: "silent" });
+  assert.equal(env.SUPABASE_SERVICE_ROLE_KEY, undefined);
+  assert.equal(env.DATABASE_URL, undefined);
+  assert.equal(env.MONITORING_DB_POOL_MAX, 1);
+
+  const cases: [Record<string, string>, string[]][] = [
+    [{ SUPABASE_SECRET_KEYS: "sb_secret_a, sb_secret_b" }, ["sb_secret_a", "sb_secret_b"]],
+    [{ SUPABASE_SECRET_KEYS: '{"default": "sb_secret_a", "ci": "sb_secret_c"}' }, [
+      "sb_secret_a",
+      "sb_secret_c",
+    ]],
+    [{}, []],
+  ];
+  for (const [source, keys] of cases) assert.deepEqual(secretKeys(readEnv(source)), keys);
+
+  assert.throws(
+    () => readEnv({ SUPABASE_SECRET_KEYS: '{"default": ' }),
+    /^Error: Invalid environment: SUPABASE_SECRET_KEYS: Cannot parse SUPABASE_SECRET_KEYS/,
+  );
+  assert.throws(
+    () => readEnv({ MONITORING_DB_POOL_MAX: "500" }),
+    /Invalid environment: MONITORING_DB_POOL_MAX: /,
+  );
 });
