@@ -258,3 +258,13 @@ Deno.test("the monitoring-api function, served by `deno serve`, authenticates /h
     await db.drop();
   }
 });
+
+Deno.test("a function with a malformed env refuses to start, naming the variable", async () => {
+  await assert.rejects(
+    startFunctionServer("monitoring", {
+      databaseUrl: "postgres://postgres@127.0.0.1:1/none",
+      env: { MONITORING_DB_POOL_MAX: "many" },
+    }),
+    /exited with 1:[\s\S]*Invalid environment: MONITORING_DB_POOL_MAX/,
+  );
+});
