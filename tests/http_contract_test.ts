@@ -86,6 +86,19 @@ Deno.test("the monitoring function, served by `deno serve`, keeps its HTTP contr
       }
     });
 
+    await t.step(
+      "routes answer under the gateway's /functions/v1 prefix and without it",
+      async () => {
+        for (const path of ["/functions/v1/monitoring/status", "/monitoring/status", "/status"]) {
+          const response = await fetch(`${fn.origin}${path}`, {
+            headers: fn.headersFor("secret_key"),
+          });
+          assert.equal(response.status, 200, path);
+          await readJson(response);
+        }
+      },
+    );
+
     await t.step("the cron secret may only start cycles (403 elsewhere)", async () => {
       const response = await fn.request("/cycle", {
         method: "POST",

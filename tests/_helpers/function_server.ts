@@ -29,6 +29,8 @@ export interface FunctionServerOptions {
 
 /** A served function. */
 export interface FunctionServer extends AsyncDisposable {
+  /** `http://127.0.0.1:<port>`, for paths as Supabase's gateway sends them. */
+  readonly origin: string;
   /** `http://127.0.0.1:<port>/<name>`: append a route such as `/health`. */
   readonly url: string;
   /**
@@ -148,6 +150,7 @@ export async function startFunctionServer(
 
   const url = `${base}/${name}`;
   return {
+    origin: base,
     url,
     headersFor: authHeaders,
     stderr: () => stderr,
