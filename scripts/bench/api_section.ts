@@ -153,6 +153,11 @@ export const apiSection: BenchSection = {
           }`,
         },
       ];
+      pages.push({
+        name: "title search: 'card 19999' (50 matches)",
+        query: { limit: 50, q: "card 19999" },
+        params: "limit=50&q=card%2019999",
+      });
       const rows: string[][] = [];
       const targets: TargetResult[] = [];
       for (const page of pages) {
