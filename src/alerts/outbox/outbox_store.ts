@@ -14,15 +14,16 @@ export interface ClaimedRow extends OutboxRowFields {
 const MAX_ROWS_PER_GROUP = 20;
 
 /**
- * Claims due rows of the given channels, in one short statement: takes whole
- * groups (up to `limit` of them, so a group is not split across two messages),
- * locks their pending rows whose `next_attempt_at` has come (skipping rows
- * another sender has locked), counts the attempt, pushes `next_attempt_at` out
- * by the lease so no other sender takes them while this one sends, and gives
- * each new group its delivery id (`msg_<channel>_<first alert id>_<claim tag>`).
- * Once a row may have been sent it keeps that id: a sender that dies after
- * sending leaves the row to be claimed again when the lease ends, and the retry
- * carries the same id to the receiver.
+ * Claims due rows of the given channels, in one short statement: locks up to
+ * `limit` due pending rows, skipping rows another sender has locked (so
+ * concurrent senders share the work), then every due row of their groups (so a
+ * group is not split across two messages); counts the attempt, pushes
+ * `next_attempt_at` out by the lease so no other sender takes them while this
+ * one sends, and gives each new group its delivery id
+ * (`msg_<channel>_<first alert id>_<claim tag>`). Once a row may have been sent
+ * it keeps that id: a sender that dies after sending leaves the row to be
+ * claimed again when the lease ends, and the retry carries the same id to the
+ * receiver.
  */
 export async function claimDueRows(
   sql: Tx,
@@ -33,15 +34,17 @@ export async function claimDueRows(
   // for its trigger) must never reuse the id of a message that already went out.
   const claimTag = crypto.randomUUID().slice(0, 8);
   return await sql<ClaimedRow[]>`
-    with due_groups as (
+    with seeds as (
       select channel, group_key, action from alert_history
       where status = 'pending' and next_attempt_at <= ${options.now}
         and channel = any(${options.channels}::text[])
-      group by channel, group_key, action
-      order by min(next_attempt_at), min(alert_id)
+      order by next_attempt_at, alert_id
       limit ${options.limit}
+      for update skip locked
     ), due as (
-      select h.alert_id from alert_history h join due_groups g using (channel, group_key, action)
+      select h.alert_id from alert_history h
+      join (select distinct channel, group_key, action from seeds) g
+        using (channel, group_key, action)
       where h.status = 'pending' and h.next_attempt_at <= ${options.now}
       order by h.next_attempt_at, h.alert_id
       limit ${options.limit * MAX_ROWS_PER_GROUP}
