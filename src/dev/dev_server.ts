@@ -96,8 +96,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     const url = `http://127.0.0.1:${server.addr.port}`;
 
     let scheduler: TierScheduler | undefined;
-    const startScheduler = async () => {
-      if (scheduler) return;
+    const startScheduler = (): Promise<void> => {
+      if (scheduler) return Promise.resolve();
       scheduler = startTierScheduler({
         // Re-read every round, so an UPDATE of the `tiers` row takes effect without a restart.
         intervals: async () => (await loadRuntimeConfig(sql, [tierConfig])).get(tierConfig),
@@ -114,6 +114,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
             tier,
           }),
       });
+      return Promise.resolve();
     };
     if (options.schedule ?? Deno.env.get("MONITORING_SCHEDULE") !== "off") await startScheduler();
     return {
