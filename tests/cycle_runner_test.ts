@@ -130,24 +130,27 @@ Deno.test("runCycle() records a failing or timed-out detector and still runs the
 
 Deno.test("runCycle() renews its lease before each detector, so a cycle may outlive one lease", async () => {
   const db = await createTestDatabase();
-  let running: Promise<unknown> = Promise.resolve();
   try {
-    await setConfig(db.sql, "cycle", { lease_seconds: 1 });
-    const pack = testPack(
-      ["one", "two", "three"].map((id) => controlledDetector(id, "sleep", "health", 0.8)),
-    );
-    const deps = { sql: db.sql, packs: [pack], log: createLogger(), env: {} };
-    const first = runCycle(deps, { tier: "health" });
-    running = first;
-    // Past the first lease's second, within the third detector's renewal.
-    await new Promise((resolve) => setTimeout(resolve, 1900));
-    const probe = testPack([controlledDetector("probe", "ok", "health")]);
-    const second = await runCycle({ ...deps, packs: [probe] }, { tier: "health" });
-    assert.equal(second.kind, "busy");
-    const outcome = await first;
-    assert.equal(outcome.kind === "completed" && outcome.summary.status, "ok");
+    await setConfig(db.sql, "cycle", { lease_seconds: 2 });
+    const deps = { sql: db.sql, log: createLogger(), env: {} };
+    const probe = [testPack([controlledDetector("probe", "ok", "health")])];
+    let contender: string | undefined;
+    // Runs after the first detector outlived the lease taken at the cycle's start:
+    // only a renewal keeps another caller out now.
+    const asksAgain = defineDetector({
+      ...controlledDetector("asks_again", "ok", "health"),
+      async run() {
+        contender = (await runCycle({ ...deps, packs: probe }, { tier: "health" })).kind;
+        return { findings: [], rowsExamined: 0 };
+      },
+    });
+    const slow = controlledDetector("slow", "sleep", "health", 2.2);
+    const summary = await cycle(db.sql, { tier: "health" }, {
+      packs: [testPack([slow, asksAgain])],
+    });
+    assert.equal(summary.status, "ok");
+    assert.equal(contender, "busy");
   } finally {
-    await running.catch(() => {});
     await db.drop();
   }
 });
