@@ -4,14 +4,14 @@ import { statusReport } from "../src/status/status_report.ts";
 import type { HorizonHolder } from "../src/status/status_report.ts";
 import { PACKS } from "../src/detectors/registry.ts";
 
-Deno.test("statusReport() names the transaction that holds the change feed's horizon back", async () => {
+Deno.test("statusReport() names the transaction of this database that holds the change feed's horizon back", async () => {
   const db = await createTestDatabase();
   const writer = await db.sql.reserve();
   try {
     await writer`begin`;
     const [{ pid }] = await writer<{ pid: number }[]>`
       select pg_backend_pid() as pid, pg_current_xact_id()`;
-    // Other test files share this server: wait until theirs, if older, have finished.
+    // Only this database's sessions count; poll in case one of them was older.
     let holder: HorizonHolder | null = null;
     const deadline = Date.now() + 5000;
     while (Date.now() < deadline) {

@@ -102,13 +102,15 @@ export async function statusReport(
     where c.txid >= coalesce((
       select min((feed.value ->> 'xid')::xid8)
       from monitoring_watermarks w, jsonb_each(w.position -> 'feeds') feed), '0'::xid8)`;
-  // Incremental detectors read only below the cluster's transaction horizon, so one
-  // long transaction anywhere on the server (any database) delays detection.
+  // Incremental detectors read only below the change feed's horizon (see
+  // snapshotHorizon), which the oldest open writing transaction of this database, or
+  // of a session hidden from us, holds back: one left open delays all detection.
   const [holder] = await sql<HorizonHolder[]>`
     select pid, datname as database, application_name, state,
       round(extract(epoch from now() - xact_start))::int as transaction_seconds
     from pg_stat_activity
     where backend_xid is not null and pid <> pg_backend_pid()
+      and (datname = current_database() or datname is null)
     order by age(backend_xid) desc
     limit 1`;
 
