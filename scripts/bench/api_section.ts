@@ -129,7 +129,8 @@ export const apiSection: BenchSection = {
         from monitoring_events order by detection_timestamp desc, event_id desc
         offset ${EVENTS / 2} limit 1`;
       const cursor = encodeCursor({ micros: BigInt(deep.micros), eventId: BigInt(deep.event_id) });
-      const pages: { name: string; query: EventsQuery; params: string }[] = [
+      // `targeted: false`: measured and printed, outside the issue's /events targets.
+      const pages: { name: string; query: EventsQuery; params: string; targeted?: boolean }[] = [
         { name: "first page", query: { limit: 50 }, params: "limit=50" },
         {
           name: "page 500,000 rows deep (cursor)",
@@ -157,6 +158,7 @@ export const apiSection: BenchSection = {
         name: "title search: 'card 19999' (50 matches)",
         query: { limit: 50, q: "card 19999" },
         params: "limit=50&q=card%2019999",
+        targeted: false,
       });
       const rows: string[][] = [];
       const targets: TargetResult[] = [];
@@ -174,6 +176,7 @@ export const apiSection: BenchSection = {
           ms(http.p95),
           `${(http.p50 / direct.p50).toFixed(1)}x`,
         ]);
+        if (page.targeted === false) continue;
         targets.push({
           target: `/events ${page.name}: p95 <= ${EVENTS_P95_TARGET_MS} ms`,
           measured: ms(http.p95),
