@@ -91,11 +91,9 @@ Deno.test("runCycle() records a failing or timed-out detector and still runs the
     const slow = controlledDetector("slow", "sleep");
     const broken = controlledDetector("broken", "throw");
     const fine = controlledDetector("fine", "ok");
-    const started = performance.now();
     const summary = await cycle(db.sql, { tier: "critical" }, {
       packs: [testPack([slow, broken, fine])],
     });
-    assert.ok(performance.now() - started < 4000, "the statement timeout ended pg_sleep(5)");
     assert.equal(summary.status, "partial");
     assert.equal(summary.totals.failed, 2);
     assert.match(outcomeOf(summary, "slow").error!, /timed out after 200 ms|statement timeout/);
