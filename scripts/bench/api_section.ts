@@ -172,6 +172,7 @@ export const apiSection: BenchSection = {
         rows.push([
           page.name,
           ms(direct.p50),
+          ms(direct.p95),
           ms(http.p50),
           ms(http.p95),
           `${(http.p50 / direct.p50).toFixed(1)}x`,
@@ -188,6 +189,7 @@ export const apiSection: BenchSection = {
         [
           { header: "/events (limit 50)" },
           { header: "SQL p50", align: "right" },
+          { header: "SQL p95", align: "right" },
           { header: "HTTP p50", align: "right" },
           { header: "HTTP p95", align: "right" },
           { header: "HTTP/SQL", align: "right" },
