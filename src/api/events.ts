@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Tx } from "../db/client.ts";
 import { packSchema, severitySchema } from "../detectors/types.ts";
-import { eventStatusSchema } from "../events/event_schema.ts";
+import { eventStatusSchema, monitoringEventSchema } from "../events/event_schema.ts";
 import { badRequest, HttpError } from "../http/responses.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 
@@ -41,31 +41,19 @@ export function parseEventId(raw: string | undefined): bigint {
   return BigInt(parsed.data);
 }
 
-/** An event as the API returns it (timestamps as ISO strings). */
-export const apiEventSchema = z.object({
-  event_id: z.number().int(),
-  event_type: z.string(),
-  severity: severitySchema,
-  status: eventStatusSchema,
-  detection_algorithm: z.string(),
-  pack: z.string(),
-  title: z.string(),
-  card_id: z.string().nullable(),
-  transaction_id: z.string().nullable(),
-  entity_type: z.string().nullable(),
-  entity_id: z.string().nullable(),
-  confidence_score: z.number(),
+/**
+ * An event as the API returns it: the `monitoring_events` row, with its timestamps
+ * as the ISO strings JSON turns them into.
+ */
+export const apiEventSchema = monitoringEventSchema.extend({
   context: z.record(z.string(), z.unknown()).describe(
     "detector context; replaced by {_truncated, _bytes} above the size cap",
   ),
-  fingerprint: z.string(),
   occurred_at: timestamp,
   detection_timestamp: timestamp,
   created_at: timestamp,
   updated_at: timestamp,
   resolved_at: timestamp.nullable(),
-  resolution_notes: z.string().nullable(),
-  occurrence_count: z.number().int(),
   last_seen_at: timestamp,
 });
 export type ApiEvent = z.infer<typeof apiEventSchema>;

@@ -1,10 +1,15 @@
 import { z } from "zod";
-import { eventDetailSchema, eventIdSchema, eventsPageSchema, eventsQuerySchema } from "./events.ts";
+import {
+  apiEventSchema,
+  eventDetailSchema,
+  eventIdSchema,
+  eventsPageSchema,
+  eventsQuerySchema,
+} from "./events.ts";
 import { statusChangeBodySchema } from "./event_status.ts";
 import { snapshotsQuerySchema, snapshotsResponseSchema } from "./snapshots.ts";
 import { statsQuerySchema, statsResponseSchema } from "./stats.ts";
 import { alertsQuerySchema, alertsResponseSchema } from "./alerts.ts";
-import { monitoringEventSchema } from "../events/event_schema.ts";
 import {
   apiSilenceSchema,
   silenceBodySchema,
@@ -32,17 +37,7 @@ export interface ApiOperation {
 }
 
 /** PATCH answers with the updated event row. */
-const patchedEventSchema = z.object({
-  event: monitoringEventSchema.extend({
-    occurred_at: z.iso.datetime({ offset: true }),
-    detection_timestamp: z.iso.datetime({ offset: true }),
-    created_at: z.iso.datetime({ offset: true }),
-    updated_at: z.iso.datetime({ offset: true }),
-    resolved_at: z.iso.datetime({ offset: true }).nullable(),
-    last_seen_at: z.iso.datetime({ offset: true }),
-    pack: z.string(),
-  }),
-});
+const patchedEventSchema = z.object({ event: apiEventSchema });
 
 /** Every operation of `monitoring-api`, in one table. */
 export const API_OPERATIONS: ApiOperation[] = [
