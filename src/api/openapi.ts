@@ -191,15 +191,10 @@ function operationObject(op: ApiOperation) {
 /**
  * The OpenAPI 3.1 document of `monitoring-api`, generated from the zod schemas the
  * handlers validate requests with (`z.toJSONSchema`), so the two cannot drift.
- *
- * @param operations extra operations other stages register (e.g. silences).
  */
-export function openApiDocument(
-  options: { serverUrl?: string; operations?: readonly ApiOperation[] } = {},
-) {
-  const operations = [...API_OPERATIONS, ...(options.operations ?? [])];
+export function openApiDocument(options: { serverUrl?: string } = {}) {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const op of operations) {
+  for (const op of API_OPERATIONS) {
     paths[op.path] ??= {};
     paths[op.path][op.method] = operationObject(op);
   }

@@ -14,7 +14,6 @@ import { alertsQuerySchema, listAlerts } from "../api/alerts.ts";
 import { renderMetrics } from "../api/metrics.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../api/metrics_writer.ts";
 import { openApiDocument } from "../api/openapi.ts";
-import type { ApiOperation } from "../api/openapi.ts";
 import { dashboardOrigins, withCors } from "../api/cors.ts";
 import {
   parseSilenceId,
@@ -34,10 +33,6 @@ export interface MonitoringApiExtensions {
    * `enqueueStatusChange` (acknowledge/resolve notifications commit with the change).
    */
   onStatusChange?: StatusChangeHook;
-  /** More routes (e.g. silences), registered after the built-in ones. */
-  routes?: (router: Router<AppContext>, principalOf: (request: Request) => Principal) => void;
-  /** OpenAPI entries for those routes. */
-  operations?: readonly ApiOperation[];
 }
 
 /**
@@ -114,8 +109,7 @@ export function createMonitoringApiHandler(
         headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
       });
     })
-    .on("GET", "/openapi.json", () => json(openApiDocument({ operations: extensions.operations })));
-  extensions.routes?.(router, principalOf);
+    .on("GET", "/openapi.json", () => json(openApiDocument()));
 
   const handler = routerHandler("monitoring-api", router, app, async (request) => {
     principals.set(
