@@ -24,7 +24,12 @@ function token(
     .sign(key.privateKey);
 }
 
-const admin = { sub: "user-1", email: "ops@example.com", app_metadata: { role: "admin" } };
+const admin = {
+  sub: "user-1",
+  aud: "authenticated",
+  email: "ops@example.com",
+  app_metadata: { role: "admin" },
+};
 
 Deno.test("monitoring-api admits admin JWTs and answers CORS preflight", async (t) => {
   const db = await createTestDatabase();
@@ -75,10 +80,11 @@ Deno.test("monitoring-api admits admin JWTs and answers CORS preflight", async (
         ["wrong HS256 secret", await token(admin, { ...hs, privateKey: new Uint8Array(40) }), 401],
         ["not a JWT header", "eyJub3QiOiJqc29uIn0.e30.c2ln", 401],
         ["authenticated user", await token({ ...admin, app_metadata: { role: "user" } }, es), 403],
-        ["no app_metadata", await token({ sub: "user-2" }, es), 403],
+        ["no app_metadata", await token({ sub: "user-2", aud: "authenticated" }, es), 403],
+        ["anon audience", await token({ ...admin, aud: "anon" }, es), 401],
         [
           "role only in user_metadata",
-          await token({ sub: "u", user_metadata: { role: "admin" } }, es),
+          await token({ sub: "u", aud: "authenticated", user_metadata: { role: "admin" } }, es),
           403,
         ],
       ];

@@ -6,7 +6,12 @@ import { insertEvents, startApiServer } from "./_helpers/api_server.ts";
 const JWT_SECRET = "silences-test-secret-of-at-least-32-chars";
 
 function adminToken(email: string): Promise<string> {
-  return new SignJWT({ sub: "admin-1", email, app_metadata: { role: "admin" } })
+  return new SignJWT({
+    sub: "admin-1",
+    aud: "authenticated",
+    email,
+    app_metadata: { role: "admin" },
+  })
     .setProtectedHeader({ alg: "HS256" })
     .setExpirationTime("5m")
     .sign(new TextEncoder().encode(JWT_SECRET));

@@ -61,7 +61,10 @@ async function verify(token: string, keys: AdminJwtKeys): Promise<JWTPayload> {
   } catch {
     throw new HttpError(401, "unauthorized", "Invalid token: malformed JWT header");
   }
-  const options = { clockTolerance: 5 };
+  // Supabase signs signed-in users' tokens for the "authenticated" audience; anon
+  // and service tokens carry other roles. The issuer is not checked: inside the
+  // local stack SUPABASE_URL (kong) differs from the URL the tokens name.
+  const options = { clockTolerance: 5, audience: "authenticated" };
   if (alg === "HS256") {
     if (!keys.secret) {
       throw new HttpError(401, "unauthorized", "Invalid token: HS256 tokens are not accepted");
