@@ -3,6 +3,7 @@
  * subprocess of `supabase/functions/<name>/index.ts` on a loopback port, with the
  * env Supabase would inject. Tests then talk to it over real HTTP.
  */
+import { startReadyProcess } from "./ready_process.ts";
 
 /** The functions this repository ships. */
 export type FunctionName = "monitoring" | "monitoring-api";
@@ -43,8 +44,8 @@ export interface FunctionServer extends AsyncDisposable {
   ): Promise<Response>;
   /** Headers that authenticate as `caller`. */
   headersFor(caller: Caller): Record<string, string>;
-  /** What the subprocess wrote to stderr so far (for failure messages). */
-  stderr(): string;
+  /** What the subprocess wrote so far (for failure messages). */
+  output(): string;
   /** Terminates the subprocess and waits for it to exit. */
   stop(): Promise<void>;
 }
@@ -82,7 +83,7 @@ export async function startFunctionServer(
   options: FunctionServerOptions,
 ): Promise<FunctionServer> {
   const entry = new URL(`${name}/index.ts`, FUNCTIONS_DIR);
-  const child = new Deno.Command(Deno.execPath(), {
+  const served = await startReadyProcess({
     args: ["serve", "-A", "--host", "127.0.0.1", "--port", "0", entry.pathname],
     env: {
       DATABASE_URL: options.databaseUrl,
@@ -91,69 +92,28 @@ export async function startFunctionServer(
       SUPABASE_SECRET_KEYS: FUNCTION_KEYS.secretKey,
       MONITORING_CRON_SECRET: FUNCTION_KEYS.cronSecret,
       LOG_LEVEL: "silent",
-      NO_COLOR: "1",
       ...options.env,
     },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-
-  let stderr = "";
-  const { promise: origin, resolve: resolveOrigin } = Promise.withResolvers<string>();
-  const drained = (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      stderr += chunk;
-      const match = LISTENING.exec(stderr);
-      if (match) resolveOrigin(match[1]);
-    }
-  })();
-
-  const signal = (name: Deno.Signal) => {
-    try {
-      child.kill(name);
-    } catch {
-      // Already exited.
-    }
-  };
+    ready: LISTENING,
+    timeoutMs: options.readyTimeoutMs ?? 30_000,
+    // deno serve shuts down gracefully on SIGTERM, waiting for idle keep-alive
+    // connections (fetch's pool keeps some open); nothing here needs the grace.
+    graceMs: 1000,
+  });
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    // deno serve shuts down gracefully on SIGTERM, waiting for idle keep-alive
-    // connections (fetch's pool keeps some open); past a short grace period, kill it.
-    signal("SIGTERM");
-    const grace = setTimeout(() => signal("SIGKILL"), 1000);
-    await child.status;
-    clearTimeout(grace);
-    await drained;
+    await served.stop();
   };
-
-  const timeoutMs = options.readyTimeoutMs ?? 30_000;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const base = await Promise.race([
-    origin,
-    child.status.then((status) => {
-      throw new Error(`deno serve ${name} exited with ${status.code}:\n${stderr}`);
-    }),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(new Error(`deno serve ${name} not listening after ${timeoutMs} ms:\n${stderr}`)),
-        timeoutMs,
-      );
-    }),
-  ]).catch(async (error) => {
-    await stop();
-    throw error;
-  }).finally(() => clearTimeout(timer));
+  const base = served.ready;
 
   const url = `${base}/${name}`;
   return {
     origin: base,
     url,
     headersFor: authHeaders,
-    stderr: () => stderr,
+    output: served.output,
     async request(path, init = {}) {
       const headers = new Headers(init.headers);
       for (const [key, value] of Object.entries(authHeaders(init.as ?? "service_role"))) {
