@@ -7,6 +7,7 @@ import { controlledDetector, setConfig, testPack } from "./_helpers/test_packs.t
 import { acquirePermit, recordFailure, recordSuccess } from "../src/breaker/circuit_breaker.ts";
 import { runCycle } from "../src/cycle/run_cycle.ts";
 import { createLogger } from "../src/log/logger.ts";
+import { PACKS } from "../src/detectors/registry.ts";
 
 const SETTINGS = { failure_threshold: 3, window_seconds: 600, cooldown_seconds: 120 };
 
@@ -187,6 +188,31 @@ Deno.test("the cycle breaker opens when every detector fails; POST /cycle then a
     assert.equal(after.open_events.by_severity.LOW, 1);
   } finally {
     await server.stop();
+    await db.drop();
+  }
+});
+
+Deno.test("runCycle() turned away as busy leaves the cycle breaker's half-open trial unclaimed", async () => {
+  const db = await createTestDatabase();
+  try {
+    await db.sql`
+      insert into monitoring_circuit_breakers (name, state, failures, opened_at)
+      values ('cycle', 'open', 3, now() - interval '1 hour')`;
+    await db.sql`
+      insert into monitoring_cycle_leases (tier, cycle_id, holder, expires_at)
+      values ('health', ${crypto.randomUUID()}, 'other-process', now() + interval '1 minute')`;
+    const outcome = await runCycle({
+      sql: db.sql,
+      packs: PACKS,
+      log: createLogger(),
+      env: {},
+    }, { tier: "health" });
+    assert.equal(outcome.kind, "busy");
+    const [breaker] = await db
+      .sql`select state, trial_started_at from monitoring_circuit_breakers where name = 'cycle'`;
+    assert.equal(breaker.state, "open");
+    assert.equal(breaker.trial_started_at, null);
+  } finally {
     await db.drop();
   }
 });

@@ -156,12 +156,16 @@ Deno.test("runCycle() renews its lease before each detector, so a cycle may outl
 Deno.test("runCycle() stops running detectors once another cycle has taken its tier", async () => {
   const db = await createTestDatabase();
   try {
+    // A one-second lease is renewed once a quarter of it has passed.
+    await setConfig(db.sql, "cycle", { lease_seconds: 1 });
     const usurper = crypto.randomUUID();
     const hijack = defineDetector({
       ...controlledDetector("hijack", "ok", "health"),
       async run() {
-        // What an expiry followed by another process's acquireLeases() leaves behind.
+        // What an expiry followed by another process's acquireLeases() leaves behind,
+        // then enough time for the runner to renew before the next detector.
         await db.sql`update monitoring_cycle_leases set cycle_id = ${usurper}`;
+        await new Promise((resolve) => setTimeout(resolve, 300));
         return { findings: [], rowsExamined: 0 };
       },
     });

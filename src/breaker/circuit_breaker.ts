@@ -40,18 +40,23 @@ export async function acquirePermit(
   settings: BreakerSettings,
 ): Promise<BreakerPermit> {
   const cooldown = `${settings.cooldown_seconds} seconds`;
-  const [trial] = await sql<{ state: BreakerState }[]>`
-    update monitoring_circuit_breakers
-    set state = 'half_open', trial_started_at = now(), updated_at = now()
-    where name = ${name}
-      and ((state = 'open' and opened_at <= now() - ${cooldown}::interval)
-        or (state = 'half_open' and trial_started_at <= now() - ${cooldown}::interval))
-    returning state`;
-  if (trial) return { allowed: true, state: "half_open", trial: true };
-  const [row] = await sql<{ state: BreakerState; retry_at: Date | null }[]>`
-    select state, coalesce(opened_at, trial_started_at) + ${cooldown}::interval as retry_at
-    from monitoring_circuit_breakers where name = ${name}`;
-  if (!row || row.state === "closed") return { allowed: true, state: "closed", trial: false };
+  // One round trip: the UPDATE claims the trial; the outer SELECT reads the row as it
+  // was before (same snapshot), which is what a caller without the trial is told.
+  const [row] = await sql<{ trial: boolean; state: BreakerState | null; retry_at: Date | null }[]>`
+    with trial as (
+      update monitoring_circuit_breakers
+      set state = 'half_open', trial_started_at = now(), updated_at = now()
+      where name = ${name}
+        and ((state = 'open' and opened_at <= now() - ${cooldown}::interval)
+          or (state = 'half_open' and trial_started_at <= now() - ${cooldown}::interval))
+      returning name
+    )
+    select exists (select 1 from trial) as trial, b.state,
+      coalesce(b.opened_at, b.trial_started_at) + ${cooldown}::interval as retry_at
+    from (select 1) as one
+    left join monitoring_circuit_breakers b on b.name = ${name}`;
+  if (row.trial) return { allowed: true, state: "half_open", trial: true };
+  if (!row.state || row.state === "closed") return { allowed: true, state: "closed", trial: false };
   return { allowed: false, state: row.state, trial: false, retryAt: row.retry_at ?? undefined };
 }
 

@@ -141,17 +141,8 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
   const breakerSettings = config.get(breakerConfig);
   const cycleSettings = config.get(cycleConfig);
 
-  const cyclePermit = request.dry_run
-    ? { allowed: true, trial: false }
-    : await acquirePermit(sql, CYCLE_BREAKER, breakerSettings);
-  if (!cyclePermit.allowed) {
-    log.warn("cycle refused: cycle breaker open", { tiers: plan.tiers });
-    return {
-      kind: "breaker_open",
-      retryAt: "retryAt" in cyclePermit ? cyclePermit.retryAt : undefined,
-    };
-  }
-
+  // The lease comes first: a caller turned away as busy must not use up the cycle
+  // breaker's single half-open trial.
   const lease = await acquireLeases(sql, {
     tiers: plan.tiers,
     cycleId,
@@ -161,6 +152,18 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
   if (!lease.acquired) {
     log.info("cycle refused: tier already running", { held_by: lease.heldBy });
     return { kind: "busy", heldBy: lease.heldBy };
+  }
+
+  const cyclePermit = request.dry_run
+    ? { allowed: true, trial: false }
+    : await acquirePermit(sql, CYCLE_BREAKER, breakerSettings);
+  if (!cyclePermit.allowed) {
+    log.warn("cycle refused: cycle breaker open", { tiers: plan.tiers });
+    await releaseLeases(sql, cycleId);
+    return {
+      kind: "breaker_open",
+      retryAt: "retryAt" in cyclePermit ? cyclePermit.retryAt : undefined,
+    };
   }
 
   const outcomes: DetectorOutcome[] = [];
@@ -178,9 +181,16 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
     });
     const availability = new Map<string, PackAvailability>();
     let leaseLost = false;
+    let renewedAt = performance.now();
+    const renewEveryMs = (cycleSettings.lease_seconds * 1000) / 4;
     for (const run of plan.runs) {
-      leaseLost ||=
-        (await renewLeases(sql, cycleId, cycleSettings.lease_seconds)) < plan.tiers.length;
+      // A lease can only be taken over once it expired, so renewing well before that
+      // is enough; renewing before every detector would cost a round trip each.
+      if (performance.now() - renewedAt >= renewEveryMs) {
+        leaseLost ||=
+          (await renewLeases(sql, cycleId, cycleSettings.lease_seconds)) < plan.tiers.length;
+        renewedAt = performance.now();
+      }
       if (leaseLost) {
         // Two cycles of one tier would read the same watermarks: stop rather than race.
         log.warn("lease lost: another cycle took over a tier", { detector: run.detector.id });
@@ -346,9 +356,10 @@ async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<De
   const started = performance.now();
   try {
     const result = await sql.begin(async (tx) => {
-      await tx`select set_config('statement_timeout', ${String(detector_timeout_ms)}, true)`;
-      const [row] = await tx<{ position: Record<string, unknown> }[]>`
-        select position from monitoring_watermarks where detector_id = ${watermarkKey(run)}`;
+      const [row] = await tx<{ position: Record<string, unknown> | null }[]>`
+        select set_config('statement_timeout', ${String(detector_timeout_ms)}, true),
+          (select position from monitoring_watermarks where detector_id = ${watermarkKey(run)})
+            as position`;
       const result = await abortable(
         detector.run({
           sql: tx,
