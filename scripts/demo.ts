@@ -17,6 +17,7 @@ import { PACKS } from "../src/detectors/registry.ts";
 import { missingTables } from "../src/detectors/pack_status.ts";
 import { startAlertSink } from "../src/alerts/demo_sink.ts";
 import { deliverDueAlerts } from "../src/alerts/outbox/sender.ts";
+import { startChainDemo } from "../src/demo/chain_traffic.ts";
 
 const known = new Set(["--serve", "--verbose"]);
 const unknown = Deno.args.filter((arg) => !known.has(arg));
@@ -31,6 +32,18 @@ if (!Deno.args.includes("--verbose") && !Deno.env.get("LOG_LEVEL")) {
 
 const traffic = demoTraffic();
 const started = performance.now();
+// The chain pack needs an EVM node: a local one on loopback, with the escrow
+// deployed, when it can start here. Its settings reach the functions through env.
+const chainDemo = await startChainDemo().catch((error) => {
+  console.log(
+    `Chain checks skipped: no local EVM node (${error instanceof Error ? error.message : error})`,
+  );
+  return null;
+});
+if (chainDemo) {
+  for (const [name, value] of Object.entries(chainDemo.env)) Deno.env.set(name, value);
+  traffic.push(chainDemo.traffic);
+}
 // Every alert channel points at a local sink, so the demo shows what Slack,
 // PagerDuty, the webhook and the mail API would have received (and never
 // reaches a real one, even when those variables are set).
@@ -103,11 +116,13 @@ if (serve) {
       if (stopping) return;
       stopping = true;
       await server.stop();
+      await chainDemo?.stop();
       Deno.exit(ok ? 0 : 1);
     });
   }
 } else {
   await server.stop();
   await sink.close();
+  await chainDemo?.stop();
   Deno.exit(ok ? 0 : 1);
 }
