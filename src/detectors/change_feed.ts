@@ -19,6 +19,12 @@ export interface FeedWatermark {
 export interface FeedRead {
   /** Keys of the rows inserted or updated since `position` (deduplicated, as text). */
   keys: string[];
+  /**
+   * The subset of `keys` with an update among the changes read (or a change
+   * captured before the feed recorded operations): rows whose earlier state a
+   * detector may already have counted.
+   */
+  updated: string[];
   position: FeedPosition;
   /** True when the batch limit cut the read short; the rest comes next cycle. */
   more: boolean;
@@ -75,8 +81,8 @@ export async function readFeed(
   options: { table: string; position: FeedPosition; horizon: string; limit: number },
 ): Promise<FeedRead> {
   const { table, position, horizon, limit } = options;
-  const rows = await sql<{ row_pk: string; txid: string; change_id: string }[]>`
-    select row_pk, txid::text as txid, change_id::text as change_id
+  const rows = await sql<{ row_pk: string; txid: string; change_id: string; op: string | null }[]>`
+    select row_pk, txid::text as txid, change_id::text as change_id, op
     from monitoring_changes
     where source_table = ${table}
       and (txid, change_id) > (${position.xid}::xid8, ${position.id}::bigint)
@@ -86,11 +92,17 @@ export async function readFeed(
   if (rows.length === 0) {
     // Nothing new: jump to the horizon so the next read starts from there.
     const xid = BigInt(horizon) > BigInt(position.xid) ? horizon : position.xid;
-    return { keys: [], position: xid === position.xid ? position : { xid, id: "0" }, more: false };
+    return {
+      keys: [],
+      updated: [],
+      position: xid === position.xid ? position : { xid, id: "0" },
+      more: false,
+    };
   }
   const last = rows[rows.length - 1];
   return {
     keys: [...new Set(rows.map((row) => row.row_pk))],
+    updated: [...new Set(rows.filter((row) => row.op !== "INSERT").map((row) => row.row_pk))],
     position: { xid: last.txid, id: last.change_id },
     more: rows.length === limit,
   };

@@ -15,6 +15,8 @@ export type ChangeBatch =
     firstRun: false;
     /** Changed row keys per table. */
     keys: Record<string, string[]>;
+    /** Per table, the keys among `keys` that were updated (see `FeedRead.updated`). */
+    updated: Record<string, string[]>;
     watermark: FeedWatermark;
     /** Some feed had more than one batch; the rest is read next cycle. */
     more: boolean;
@@ -43,6 +45,7 @@ export async function readChanges(
     };
   }
   const keys: Record<string, string[]> = {};
+  const updated: Record<string, string[]> = {};
   const feeds: Record<string, FeedPosition> = {};
   let more = false;
   for (const table of tables) {
@@ -53,8 +56,9 @@ export async function readChanges(
       limit: change_batch_size,
     });
     keys[table] = read.keys;
+    updated[table] = read.updated;
     feeds[table] = read.position;
     more ||= read.more;
   }
-  return { firstRun: false, keys, watermark: { feeds }, more };
+  return { firstRun: false, keys, updated, watermark: { feeds }, more };
 }
