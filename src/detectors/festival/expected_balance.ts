@@ -1,4 +1,5 @@
 import type { Tx } from "../../db/client.ts";
+import type { Fragment } from "../rate_window.ts";
 
 /** A card's stored amount against the balance its completed transactions imply. */
 export interface CardBalance {
@@ -10,27 +11,45 @@ export interface CardBalance {
 }
 
 /**
- * Compares stored and expected balances for the cards in `cardIds`, or for every
- * card when `cardIds` is null (the maintenance sweep). The expected balance follows
+ * What one `app_transaction_log` row adds to its card's balance once completed, by
  * the ledger rules in DESIGN.md: recharges add, bar orders subtract, manual
- * corrections add new_balance - previous_balance, and only completed rows count.
+ * corrections add new_balance - previous_balance. A fragment over the table's own
+ * column names, shared by the full recompute and the running ledger so both count
+ * alike; a row missing an amount adds nothing.
+ */
+export function ledgerContribution(sql: Tx): Fragment {
+  return sql`coalesce(case transaction_type
+    when 'stripe_recharge' then amount_involved
+    when 'checkpoint_recharge' then amount_involved
+    when 'bar_order' then -amount_involved
+    when 'manual_correction' then new_balance - previous_balance
+    else 0 end, 0)`;
+}
+
+/**
+ * Each card's expected balance from all of its completed transactions, for the
+ * cards in `cardIds` (a text[] expression), or for every card when it is null. A
+ * subquery fragment with columns (card_id, expected, transactions); cards without
+ * a completed transaction have no row. `card_id = any(...)` keeps it on the
+ * pack's covering (card_id, ...) index: an index-only scan per card.
+ */
+export function ledgerTotals(sql: Tx, cardIds: Fragment | null): Fragment {
+  return sql`
+    select card_id, count(*)::int as transactions, sum(${ledgerContribution(sql)}) as expected
+    from app_transaction_log
+    where status = 'completed' and card_id is not null
+      ${cardIds ? sql`and card_id = any(${cardIds})` : sql``}
+    group by card_id`;
+}
+
+/**
+ * Compares stored and expected balances for the cards in `cardIds`, or for every
+ * card when `cardIds` is null, recomputing each card's whole ledger: the ops
+ * guide's check, and what the running ledger (`card_ledger.ts`) must agree with.
  */
 export async function cardBalances(sql: Tx, cardIds: string[] | null): Promise<CardBalance[]> {
-  const ledger = sql`
-    select card_id,
-      count(*)::int as transactions,
-      sum(case transaction_type
-        when 'stripe_recharge' then amount_involved
-        when 'checkpoint_recharge' then amount_involved
-        when 'bar_order' then -amount_involved
-        when 'manual_correction' then new_balance - previous_balance
-        else 0 end) as expected
-    from app_transaction_log
-    where status = 'completed'
-      ${cardIds ? sql`and card_id = any(${cardIds}::text[])` : sql``}
-    group by card_id`;
   return await sql<CardBalance[]>`
-    with ledger as (${ledger})
+    with ledger as (${ledgerTotals(sql, cardIds && sql`${cardIds}::text[]`)})
     select c.id as card_id, c.amount as card_amount,
       coalesce(l.expected, 0) as expected_balance,
       c.amount - coalesce(l.expected, 0) as difference,
