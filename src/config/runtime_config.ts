@@ -55,6 +55,47 @@ function unknownFields(schema: z.ZodType, raw: unknown): string[] {
   return Object.keys(raw).filter((field) => !(field in schema.shape));
 }
 
+/** What validating one row against its spec gave: the value to use and, if any, the error. */
+interface Validated {
+  value: unknown;
+  error?: string;
+}
+
+function validate(spec: ConfigSpec, raw: unknown): Validated {
+  const parsed = spec.schema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    return {
+      value: spec.schema.parse({}),
+      error: `${describeZodError(parsed.error)} (using defaults)`,
+    };
+  }
+  const unknown = unknownFields(spec.schema, raw);
+  if (unknown.length === 0) return { value: parsed.data };
+  return {
+    value: parsed.data,
+    error: `unknown field${unknown.length > 1 ? "s" : ""} ${
+      unknown.map((field) => `'${field}'`).join(", ")
+    } (ignored; check the spelling)`,
+  };
+}
+
+/**
+ * The last validation of each spec, keyed by the row's JSON text. Rows rarely
+ * change while cycles run every few seconds, and parsing every key's schema on
+ * every cycle costs more CPU than the query that reads them. Values are shared
+ * between loads, so callers treat them as read-only (as they always should).
+ */
+const validated = new WeakMap<ConfigSpec, { text: string; result: Validated }>();
+
+function validateCached(spec: ConfigSpec, raw: unknown): Validated {
+  const text = raw === undefined ? "" : JSON.stringify(raw);
+  const cached = validated.get(spec);
+  if (cached && cached.text === text) return cached.result;
+  const result = validate(spec, raw);
+  validated.set(spec, { text, result });
+  return result;
+}
+
 /**
  * Loads `monitoring_config` and validates each known key. A row that fails its schema
  * never stops a cycle: the default is used and the error is kept for `/status`.
@@ -69,23 +110,9 @@ export async function loadRuntimeConfig(
   const values = new Map<string, unknown>();
   const errors: ConfigError[] = [];
   for (const spec of specs) {
-    const raw = byKey.get(spec.key);
-    const parsed = spec.schema.safeParse(raw ?? {});
-    if (parsed.success) {
-      values.set(spec.key, parsed.data);
-      const unknown = unknownFields(spec.schema, raw);
-      if (unknown.length > 0) {
-        errors.push({
-          key: spec.key,
-          message: `unknown field${unknown.length > 1 ? "s" : ""} ${
-            unknown.map((field) => `'${field}'`).join(", ")
-          } (ignored; check the spelling)`,
-        });
-      }
-    } else {
-      errors.push({ key: spec.key, message: `${describeZodError(parsed.error)} (using defaults)` });
-      values.set(spec.key, spec.schema.parse({}));
-    }
+    const { value, error } = validateCached(spec, byKey.get(spec.key));
+    values.set(spec.key, value);
+    if (error) errors.push({ key: spec.key, message: error });
   }
   return new RuntimeConfig(values, errors);
 }
