@@ -1,4 +1,4 @@
-import type { Sql } from "../db/client.ts";
+import type { Sql, Tx } from "../db/client.ts";
 import type { Tier } from "../detectors/types.ts";
 
 /** Who holds a tier when a lease could not be taken. */
@@ -17,38 +17,60 @@ class LeaseTaken extends Error {
   }
 }
 
+interface LeaseRequest {
+  tiers: readonly Tier[];
+  cycleId: string;
+  holder: string;
+  seconds: number;
+}
+
+/**
+ * Takes one tier's lease unless an unexpired one is held; throws `LeaseTaken` if so.
+ * Outside a transaction the holder may release between the two statements: then
+ * the tier is free and the take is tried again.
+ */
+async function takeLease(
+  sql: Sql | Tx,
+  tier: Tier,
+  options: LeaseRequest,
+  attempts = 3,
+): Promise<void> {
+  const [taken] = await sql`
+    insert into monitoring_cycle_leases as l (tier, cycle_id, holder, expires_at)
+    values (${tier}, ${options.cycleId}, ${options.holder},
+      now() + ${`${options.seconds} seconds`}::interval)
+    on conflict (tier) do update set
+      cycle_id = excluded.cycle_id, holder = excluded.holder,
+      acquired_at = now(), expires_at = excluded.expires_at
+    where l.expires_at < now()
+    returning tier`;
+  if (!taken) {
+    const [held] = await sql<LeaseHolder[]>`
+      select tier, cycle_id, holder, expires_at from monitoring_cycle_leases
+      where tier = ${tier}`;
+    if (!held && attempts > 1) return await takeLease(sql, tier, options, attempts - 1);
+    throw new LeaseTaken(held);
+  }
+}
+
 /**
  * Takes the lease of every tier in `tiers` for `cycleId`, all or none. A lease is a
  * row with an expiry: a process killed mid-cycle never leaves a tier locked for
  * longer than `seconds`. Two callers racing for one tier serialise on the row, and
- * the second finds it unexpired.
+ * the second finds it unexpired. A single tier (what the scheduler asks for) is one
+ * statement, atomic on its own; several tiers share a transaction.
  */
-export async function acquireLeases(
-  sql: Sql,
-  options: { tiers: readonly Tier[]; cycleId: string; holder: string; seconds: number },
-): Promise<LeaseResult> {
+export async function acquireLeases(sql: Sql, options: LeaseRequest): Promise<LeaseResult> {
   // A fixed order keeps two multi-tier callers from deadlocking.
   const tiers = [...options.tiers].sort();
   try {
-    await sql.begin(async (tx) => {
-      for (const tier of tiers) {
-        const [taken] = await tx`
-          insert into monitoring_cycle_leases as l (tier, cycle_id, holder, expires_at)
-          values (${tier}, ${options.cycleId}, ${options.holder},
-            now() + ${`${options.seconds} seconds`}::interval)
-          on conflict (tier) do update set
-            cycle_id = excluded.cycle_id, holder = excluded.holder,
-            acquired_at = now(), expires_at = excluded.expires_at
-          where l.expires_at < now()
-          returning tier`;
-        if (!taken) {
-          const [held] = await tx<LeaseHolder[]>`
-            select tier, cycle_id, holder, expires_at from monitoring_cycle_leases
-            where tier = ${tier}`;
-          throw new LeaseTaken(held);
-        }
-      }
-    });
+    if (tiers.length === 1) {
+      await takeLease(sql, tiers[0], options);
+    } else {
+      await sql.begin(async (tx) => {
+        for (const tier of tiers) await takeLease(tx, tier, options);
+      });
+    }
     return { acquired: true };
   } catch (error) {
     if (error instanceof LeaseTaken) return { acquired: false, heldBy: error.heldBy };
@@ -63,8 +85,9 @@ export async function releaseLeases(sql: Sql, cycleId: string): Promise<void> {
 
 /**
  * Pushes the expiry of the leases `cycleId` holds `seconds` ahead, so a cycle that
- * outlives one lease keeps its tiers. The runner renews before each detector, so a
- * lease only has to outlast one detector's timeout.
+ * outlives one lease keeps its tiers. The runner renews between detectors once a
+ * quarter of the lease has passed, so a lease only has to outlast one detector's
+ * timeout.
  *
  * @returns how many tiers `cycleId` still holds: fewer than it took means a lease
  * expired and another cycle took the tier over.
