@@ -1,7 +1,6 @@
 import type { Sql } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
 import type { CycleHooks } from "../cycle/run_cycle.ts";
-import { loadRuntimeConfig } from "../config/runtime_config.ts";
 import { alertsConfig } from "./alert_config.ts";
 import { channelsFromEnv } from "./notify/channels.ts";
 import { enqueueEventChanges } from "./dispatch/enqueue.ts";
@@ -29,9 +28,10 @@ export function createAlertHooks(options: AlertHookOptions): CycleHooks {
   const now = options.now ?? (() => new Date());
   const channels = channelsFromEnv(options.env);
   return {
-    async onEventChanges(tx, changes) {
+    async onEventChanges(tx, changes, _detector, runtime) {
       if (channels.enabled.size === 0) return;
-      const settings = (await loadRuntimeConfig(tx, [alertsConfig])).get(alertsConfig);
+      // The config the cycle loaded holds the alerts key: no read per detector.
+      const settings = runtime.get(alertsConfig);
       await enqueueEventChanges(tx, changes, { settings, channels: channels.enabled, now: now() });
     },
     afterCycle: [{

@@ -60,6 +60,37 @@ export async function acquirePermit(
   return { allowed: false, state: row.state, trial: false, retryAt: row.retry_at ?? undefined };
 }
 
+/**
+ * The breakers among `names` that are not closed, with their state. A cycle reads
+ * them once at its start: a closed breaker (or one never written) grants its permit
+ * without a statement, and only these go through {@linkcode acquirePermit}'s claim.
+ */
+export async function unclosedBreakers(
+  sql: Tx,
+  names: readonly string[],
+): Promise<Map<string, BreakerState>> {
+  const rows = await sql<{ name: string; state: BreakerState }[]>`
+    select name, state from monitoring_circuit_breakers
+    where name = any(${names as string[]}::text[]) and state <> 'closed'`;
+  return new Map(rows.map((row) => [row.name, row.state]));
+}
+
+/**
+ * Records, in one statement, a success of each of `names` whose call ran with its
+ * breaker closed: `last_success_at` moves, and state and failure count stay as they
+ * are (what {@linkcode recordSuccess} does to a closed breaker). A breaker another
+ * call opened in the meantime therefore stays open; a half-open trial's success
+ * goes through {@linkcode recordSuccess}, which closes it.
+ */
+export async function recordClosedSuccesses(sql: Tx, names: readonly string[]): Promise<void> {
+  if (names.length === 0) return;
+  // One statement cannot touch a row twice, so a name listed twice is written once.
+  await sql`
+    insert into monitoring_circuit_breakers as b (name, last_success_at)
+    select name, now() from unnest(${[...new Set(names)]}::text[]) as name
+    on conflict (name) do update set last_success_at = now(), updated_at = now()`;
+}
+
 /** Records a success: a half-open breaker closes and forgets its failures. */
 export async function recordSuccess(sql: Tx, name: string): Promise<BreakerState> {
   const [row] = await sql<{ state: BreakerState }[]>`

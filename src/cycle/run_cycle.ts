@@ -13,9 +13,15 @@ import { loadRuntimeConfig } from "../config/runtime_config.ts";
 import { breakerConfig, cycleConfig } from "../config/core_config.ts";
 import { allConfigSpecs } from "../config/all_specs.ts";
 import { detectorConfigSpec } from "../detectors/registry.ts";
-import { packAvailability } from "../detectors/pack_status.ts";
-import { acquirePermit, recordFailure, recordSuccess } from "../breaker/circuit_breaker.ts";
-import type { BreakerState } from "../breaker/circuit_breaker.ts";
+import { packsAvailability } from "../detectors/pack_status.ts";
+import {
+  acquirePermit,
+  recordClosedSuccesses,
+  recordFailure,
+  recordSuccess,
+  unclosedBreakers,
+} from "../breaker/circuit_breaker.ts";
+import type { BreakerPermit, BreakerSettings, BreakerState } from "../breaker/circuit_breaker.ts";
 import { recordFindings } from "../events/record_findings.ts";
 import type { EventChange } from "../events/event_schema.ts";
 import { acquireLeases, releaseLeases, renewLeases } from "./lease.ts";
@@ -23,6 +29,8 @@ import type { LeaseHolder } from "./lease.ts";
 import { planCycle } from "./cycle_plan.ts";
 import type { CycleRequest, PlannedRun } from "./cycle_plan.ts";
 import { cycleRequestSchema } from "./cycle_plan.ts";
+import { recordCycleEnd, recordCycleStart, recordRuns } from "./cycle_record.ts";
+import type { PendingRun } from "./cycle_record.ts";
 
 const LEASE_LOST = "the tier's lease expired during this cycle and another cycle took it";
 
@@ -76,8 +84,16 @@ export type CycleOutcome =
 
 /** Seams later stages plug into without the runner knowing them. */
 export interface CycleHooks {
-  /** Runs inside each detector's transaction, after its events are written (the alert outbox). */
-  onEventChanges?(tx: Tx, changes: EventChange[], detector: Detector): Promise<void>;
+  /**
+   * Runs inside each detector's transaction, after its events are written (the alert
+   * outbox). `runtime` is the config the cycle loaded, so the hook need not read it again.
+   */
+  onEventChanges?(
+    tx: Tx,
+    changes: EventChange[],
+    detector: Detector,
+    runtime: RuntimeConfig,
+  ): Promise<void>;
   /** Runs after every detector committed; its result lands in `summary.hooks[name]`. */
   afterCycle?: { name: string; run(summary: CycleSummary): Promise<unknown> }[];
 }
@@ -119,11 +135,30 @@ function emptyOutcome(run: PlannedRun, status: DetectorStatus): DetectorOutcome 
 }
 
 /**
+ * What one cycle keeps while its detectors run, so that it reads and writes the
+ * bookkeeping tables once per cycle rather than once per detector.
+ */
+interface CycleState {
+  /** Breakers of this cycle that are not closed; absent means closed. */
+  breakers: Map<string, BreakerState>;
+  /** Breakers whose call succeeded while closed: one write at the end of the cycle. */
+  successes: string[];
+  /** Detector runs to write at the end of the cycle. */
+  runs: PendingRun[];
+}
+
+/**
  * Runs one cycle: takes the leases of its tiers (or answers busy), asks the cycle
  * breaker, then runs each planned detector in its own transaction under its own
  * statement timeout and breaker. A detector that fails is recorded and the rest go
  * on. Events, the detector's watermark and its alert outbox rows commit together,
  * so a crash anywhere re-examines rather than loses rows.
+ *
+ * The fixed cost is kept to a few round trips: config and pack availability are
+ * read together, breakers once (only a breaker that is not closed needs its
+ * claiming statement), and the detector runs and closed breakers' successes are
+ * written in one statement each after the last detector. A failure's breaker
+ * update is written at once, since it decides what runs next.
  *
  * @throws {PlanError} when the request names an unknown detector or tier mismatch.
  */
@@ -137,7 +172,17 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
   const started = performance.now();
   const startedAt = now();
 
-  const config = await loadRuntimeConfig(sql, allConfigSpecs(deps.packs));
+  // Three independent reads in one round trip (pooled connections run them side by
+  // side; a single connection pipelines them). Breakers are only read here: a
+  // trial is claimed after the lease, below.
+  const [config, availability, unclosed] = await Promise.all([
+    loadRuntimeConfig(sql, allConfigSpecs(deps.packs)),
+    packsAvailability(sql, [...new Set(plan.runs.map((run) => run.pack))], deps.env),
+    request.dry_run ? new Map<string, BreakerState>() : unclosedBreakers(sql, [
+      CYCLE_BREAKER,
+      ...plan.runs.map((run) => detectorBreaker(run.detector.id)),
+    ]),
+  ]);
   const breakerSettings = config.get(breakerConfig);
   const cycleSettings = config.get(cycleConfig);
 
@@ -154,32 +199,36 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
     return { kind: "busy", heldBy: lease.heldBy };
   }
 
-  const cyclePermit = request.dry_run
-    ? { allowed: true, trial: false }
-    : await acquirePermit(sql, CYCLE_BREAKER, breakerSettings);
+  const state: CycleState = { breakers: unclosed, successes: [], runs: [] };
+  const cyclePermit = await permitOf(sql, state, CYCLE_BREAKER, breakerSettings).catch(
+    async (error) => {
+      await releaseLeases(sql, cycleId).catch(() => {});
+      throw error;
+    },
+  );
   if (!cyclePermit.allowed) {
     log.warn("cycle refused: cycle breaker open", { tiers: plan.tiers });
     await releaseLeases(sql, cycleId);
-    return {
-      kind: "breaker_open",
-      retryAt: "retryAt" in cyclePermit ? cyclePermit.retryAt : undefined,
-    };
+    return { kind: "breaker_open", retryAt: cyclePermit.retryAt };
   }
+
+  // Written alongside the first detector rather than before it; awaited (its error
+  // kept, never left unhandled) before the detector runs are written.
+  const cycleRowWritten = request.dry_run ? Promise.resolve(null) : recordCycleStart(sql, {
+    cycleId,
+    tiers: plan.tiers,
+    trigger: deps.trigger ?? "http",
+    startedAt,
+  }).then(() => null, (error: unknown) => error);
 
   const outcomes: DetectorOutcome[] = [];
   let infrastructureError: unknown = null;
   try {
-    if (!request.dry_run) {
-      await sql`
-        insert into monitoring_cycles (cycle_id, tiers, trigger, started_at)
-        values (${cycleId}, ${plan.tiers}, ${deps.trigger ?? "http"}, ${startedAt})`;
-    }
     log.info("cycle started", {
       tiers: plan.tiers,
       detectors: plan.runs.length,
       dry_run: request.dry_run,
     });
-    const availability = new Map<string, PackAvailability>();
     let leaseLost = false;
     let renewedAt = performance.now();
     const renewEveryMs = (cycleSettings.lease_seconds * 1000) / 4;
@@ -197,9 +246,6 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
         outcomes.push({ ...emptyOutcome(run, "skipped"), reason: LEASE_LOST });
         continue;
       }
-      if (!availability.has(run.pack.id)) {
-        availability.set(run.pack.id, await packAvailability(sql, run.pack, deps.env));
-      }
       const outcome = await runDetector(deps, {
         run,
         config,
@@ -208,6 +254,7 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
         now: now(),
         dryRun: request.dry_run,
         availability: availability.get(run.pack.id)!,
+        state,
       });
       outcomes.push(outcome);
       log.info("detector finished", { ...outcome, examples: undefined });
@@ -219,13 +266,31 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
 
   const ran = outcomes.filter((o) => o.status === "ok" || o.status === "failed");
   const failed = outcomes.filter((o) => o.status === "failed").length;
-  const status: CycleSummary["status"] = request.dry_run
-    ? "dry_run"
-    : infrastructureError || (ran.length > 0 && failed === ran.length)
-    ? "failed"
-    : failed > 0
-    ? "partial"
-    : "ok";
+  const statusOf = (): CycleSummary["status"] =>
+    request.dry_run
+      ? "dry_run"
+      : infrastructureError || (ran.length > 0 && failed === ran.length)
+      ? "failed"
+      : failed > 0
+      ? "partial"
+      : "ok";
+  if (!request.dry_run) {
+    // Written before the after-cycle hooks, which may spend a while delivering alerts.
+    // A cycle that did not fail counts as a success of the cycle breaker; a trial's
+    // success is written with the cycle's end, where it closes the breaker.
+    if (statusOf() !== "failed" && !cyclePermit.trial) state.successes.push(CYCLE_BREAKER);
+    try {
+      infrastructureError ??= await cycleRowWritten;
+      await Promise.all([
+        recordRuns(sql, cycleId, state.runs),
+        recordClosedSuccesses(sql, state.successes),
+      ]);
+    } catch (error) {
+      infrastructureError ??= error;
+      log.error("cycle bookkeeping failed", { error: errorMessage(error) });
+    }
+  }
+  const status = statusOf();
   const summary: CycleSummary = {
     cycle_id: cycleId,
     tiers: plan.tiers,
@@ -244,41 +309,35 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
     hooks: {},
   };
 
-  try {
-    if (!request.dry_run && !infrastructureError) {
-      for (const hook of deps.hooks?.afterCycle ?? []) {
-        try {
-          summary.hooks[hook.name] = await hook.run(summary);
-        } catch (error) {
-          summary.hooks[hook.name] = { error: errorMessage(error) };
-          log.error("after-cycle hook failed", { hook: hook.name, error: errorMessage(error) });
-        }
+  if (!request.dry_run && !infrastructureError) {
+    for (const hook of deps.hooks?.afterCycle ?? []) {
+      try {
+        summary.hooks[hook.name] = await hook.run(summary);
+      } catch (error) {
+        summary.hooks[hook.name] = { error: errorMessage(error) };
+        log.error("after-cycle hook failed", { hook: hook.name, error: errorMessage(error) });
       }
     }
-    summary.duration_ms = Math.round(performance.now() - started);
-    if (!request.dry_run) {
-      const breakerName = CYCLE_BREAKER;
-      if (status === "failed") {
-        const reason = infrastructureError
-          ? errorMessage(infrastructureError)
-          : `all ${ran.length} detectors failed`;
-        await recordFailure(sql, breakerName, reason, breakerSettings).catch(() => {});
-      } else {
-        await recordSuccess(sql, breakerName);
-      }
-      await sql`
-        update monitoring_cycles set status = ${status}, finished_at = now(),
-          duration_ms = ${summary.duration_ms}, summary = ${
-        sql.json(summaryForStorage(summary) as never)
-      }
-        where cycle_id = ${cycleId}`;
-    }
-  } finally {
-    await releaseLeases(sql, cycleId).catch((error) =>
-      log.warn("lease release failed; it expires on its own", { error: errorMessage(error) })
-    );
+  }
+  summary.duration_ms = Math.round(performance.now() - started);
+  // The lease is released side by side with the cycle's last write, whatever it gives.
+  const [finished, released] = await Promise.allSettled([
+    request.dry_run ? undefined : finishCycle(sql, summary, {
+      trial: cyclePermit.trial,
+      failure: infrastructureError
+        ? errorMessage(infrastructureError)
+        : `all ${ran.length} detectors failed`,
+      settings: breakerSettings,
+    }),
+    releaseLeases(sql, cycleId),
+  ]);
+  if (released.status === "rejected") {
+    log.warn("lease release failed; it expires on its own", {
+      error: errorMessage(released.reason),
+    });
   }
   if (infrastructureError) throw infrastructureError;
+  if (finished.status === "rejected") throw finished.reason;
   log.info("cycle finished", {
     status,
     duration_ms: summary.duration_ms,
@@ -287,13 +346,37 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
   return { kind: "completed", summary };
 }
 
-function summaryForStorage(summary: CycleSummary) {
-  return {
-    totals: summary.totals,
-    detectors: summary.detectors.map(({ examples: _examples, report: _report, ...rest }) => rest),
-    config_errors: summary.config_errors,
-    hooks: summary.hooks,
-  };
+/**
+ * Records how a cycle ended: the cycle breaker's failure, or a half-open trial's
+ * success (a closed breaker's success was written with the detector runs), then the
+ * cycle row's status and summary.
+ */
+async function finishCycle(
+  sql: Sql,
+  summary: CycleSummary,
+  breaker: { trial: boolean; failure: string; settings: BreakerSettings },
+): Promise<void> {
+  if (summary.status === "failed") {
+    await recordFailure(sql, CYCLE_BREAKER, breaker.failure, breaker.settings).catch(() => {});
+  } else if (breaker.trial) {
+    await recordSuccess(sql, CYCLE_BREAKER);
+  }
+  await recordCycleEnd(sql, summary);
+}
+
+/**
+ * The permit of breaker `name` from what the cycle read at its start: a closed
+ * breaker allows the call without a statement; any other asks Postgres, where the
+ * half-open trial is claimed atomically.
+ */
+async function permitOf(
+  sql: Sql,
+  state: CycleState,
+  name: string,
+  settings: BreakerSettings,
+): Promise<BreakerPermit> {
+  if (!state.breakers.has(name)) return { allowed: true, state: "closed", trial: false };
+  return await acquirePermit(sql, name, settings);
 }
 
 interface DetectorRunInput {
@@ -304,12 +387,22 @@ interface DetectorRunInput {
   now: Date;
   dryRun: boolean;
   availability: PackAvailability;
+  state: CycleState;
 }
 
+/**
+ * Runs one detector of a cycle and returns its outcome. Every outcome but a
+ * disabled detector's is queued in `input.state.runs` for the end of the cycle.
+ */
 async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<DetectorOutcome> {
-  const { run, config, cycleId, dryRun } = input;
+  const { run, config, cycleId, dryRun, state } = input;
   const { sql } = deps;
   const { detector } = run;
+  const startedAt = performance.now();
+  const record = (outcome: DetectorOutcome) => {
+    if (!dryRun) state.runs.push({ outcome, startedAt });
+    return outcome;
+  };
   const detectorSettings = config.get(detectorConfigSpec(detector)) as Record<string, unknown> & {
     enabled: boolean;
   };
@@ -322,29 +415,23 @@ async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<De
     };
   }
   if (!input.availability.available) {
-    const skipped = { ...outcome, status: "skipped" as const, reason: input.availability.reason };
-    if (!dryRun) await recordRun(sql, cycleId, skipped);
-    return skipped;
+    return record({ ...outcome, status: "skipped", reason: input.availability.reason });
   }
 
   const breakerSettings = config.get(breakerConfig);
   const breakerName = detectorBreaker(detector.id);
   const permit = dryRun
     ? { allowed: true, state: "closed" as const, trial: false }
-    : await acquirePermit(sql, breakerName, breakerSettings);
+    : await permitOf(sql, state, breakerName, breakerSettings);
   if (!permit.allowed) {
-    const refused = {
+    return record({
       ...outcome,
-      status: "breaker_open" as const,
+      status: "breaker_open",
       breaker: permit.state,
       reason: `breaker ${permit.state}${
-        "retryAt" in permit && permit.retryAt
-          ? `, next trial after ${permit.retryAt.toISOString()}`
-          : ""
+        permit.retryAt ? `, next trial after ${permit.retryAt.toISOString()}` : ""
       }`,
-    };
-    await recordRun(sql, cycleId, refused);
-    return refused;
+    });
   }
 
   const { detector_timeout_ms } = config.get(cycleConfig);
@@ -386,7 +473,7 @@ async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<De
           on conflict (detector_id) do update set position = excluded.position, updated_at = now()`;
       }
       if (written.changes.length > 0 && deps.hooks?.onEventChanges) {
-        await deps.hooks.onEventChanges(tx, written.changes, detector);
+        await deps.hooks.onEventChanges(tx, written.changes, detector, config);
       }
       return { result, written };
     }).catch((error) => {
@@ -403,11 +490,8 @@ async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<De
       report: result.result.report,
       examples: result.result.findings.slice(0, 20).map((finding) => finding.title),
     });
-    if (!dryRun) {
-      outcome.breaker = await recordSuccess(sql, breakerName);
-      await recordRun(sql, cycleId, outcome);
-    }
-    return outcome;
+    if (!dryRun) outcome.breaker = await breakerSucceeded(sql, state, breakerName, permit);
+    return record(outcome);
   } catch (error) {
     const message = errorMessage(error);
     Object.assign(outcome, {
@@ -417,8 +501,11 @@ async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<De
     });
     if (!dryRun) {
       outcome.breaker = await recordFailure(sql, breakerName, message, breakerSettings);
-      await recordRun(sql, cycleId, outcome);
+      // A later run of this detector in the same cycle (its sweep) must see the new state.
+      if (outcome.breaker === "closed") state.breakers.delete(breakerName);
+      else state.breakers.set(breakerName, outcome.breaker);
     }
+    record(outcome);
     input.log.warn("detector failed", {
       detector: detector.id,
       error: message,
@@ -428,6 +515,24 @@ async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<De
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Records a detector's success on its breaker: a half-open trial closes it at once;
+ * a closed breaker's success joins the cycle's single write at its end.
+ */
+async function breakerSucceeded(
+  sql: Sql,
+  state: CycleState,
+  name: string,
+  permit: BreakerPermit,
+): Promise<BreakerState> {
+  if (!permit.trial) {
+    state.successes.push(name);
+    return "closed";
+  }
+  state.breakers.delete(name);
+  return await recordSuccess(sql, name);
 }
 
 /** Sweeps keep no position; incremental runs share one per detector. */
@@ -442,17 +547,4 @@ async function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
-}
-
-async function recordRun(sql: Sql, cycleId: string, outcome: DetectorOutcome): Promise<void> {
-  await sql`
-    insert into monitoring_detector_runs (
-      cycle_id, tier, detector_id, pack, mode, status, duration_ms, rows_examined,
-      findings, new_events, resolved_events, error)
-    values (
-      ${cycleId}, ${outcome.tier}, ${outcome.detector}, ${outcome.pack}, ${outcome.mode},
-      ${outcome.status}, ${outcome.duration_ms}, ${outcome.rows_examined}, ${outcome.findings},
-      ${outcome.new_events}, ${outcome.resolved_events}, ${
-    outcome.error ?? outcome.reason ?? null
-  })`;
 }
