@@ -3,7 +3,12 @@ import type { Logger } from "../../log/logger.ts";
 import { createLogger, errorMessage } from "../../log/logger.ts";
 import { loadRuntimeConfig } from "../../config/runtime_config.ts";
 import { breakerConfig } from "../../config/core_config.ts";
-import { acquirePermit, recordFailure, recordSuccess } from "../../breaker/circuit_breaker.ts";
+import {
+  acquirePermit,
+  recordFailure,
+  recordSuccess,
+  unclosedBreakers,
+} from "../../breaker/circuit_breaker.ts";
 import type { BreakerSettings, BreakerState } from "../../breaker/circuit_breaker.ts";
 import type { AlertsSettings, ChannelName } from "../alert_config.ts";
 import { alertsConfig } from "../alert_config.ts";
@@ -150,7 +155,11 @@ export async function deliverDueAlerts(
   const enabled = [...channels.enabled.keys()];
   // With no channel configured the outbox holds nothing to send: no query at all.
   if (enabled.length === 0) return summary;
-  const runtime = await loadRuntimeConfig(sql, [alertsConfig, breakerConfig]);
+  // Read side by side: every run (after each cycle) pays one round trip for both.
+  const [runtime, unclosed] = await Promise.all([
+    loadRuntimeConfig(sql, [alertsConfig, breakerConfig]),
+    unclosedBreakers(sql, enabled.map(channelBreaker)),
+  ]);
   const settings = options.settings ?? runtime.get(alertsConfig);
   const breakerSettings = runtime.get(breakerConfig);
   const { delivery } = settings;
@@ -159,7 +168,10 @@ export async function deliverDueAlerts(
 
   const open = new Set<ChannelName>();
   for (const channel of enabled) {
-    const permit = await acquirePermit(sql, channelBreaker(channel), breakerSettings);
+    // A closed breaker grants its permit without a statement; only the others are asked.
+    const permit = unclosed.has(channelBreaker(channel))
+      ? await acquirePermit(sql, channelBreaker(channel), breakerSettings)
+      : { allowed: true, state: "closed" };
     if (permit.allowed) open.add(channel);
     else summary.channels_skipped.push({ channel, reason: `breaker ${permit.state}` });
   }
