@@ -52,11 +52,15 @@ export function feedsOf(watermark: Record<string, unknown> | null): Record<strin
 export async function snapshotHorizon(sql: Tx): Promise<string> {
   const [row] = await sql<{ horizon: string }[]>`
     with snap as (select pg_current_snapshot() as s),
+    -- The functions under pg_stat_activity and pg_prepared_xacts, not the views: the
+    -- views' joins made planning this statement (every detector, every cycle, no
+    -- prepared statements) cost twice its execution. Same rows, same visibility.
+    others as (select oid from pg_database where datname <> current_database()),
     elsewhere as (
-      select backend_xid::text as xid from pg_stat_activity
-      where backend_xid is not null and datname is not null and datname <> current_database()
+      select backend_xid::text as xid from pg_stat_get_activity(null)
+      where backend_xid is not null and datid in (select oid from others)
       union all
-      select transaction::text from pg_prepared_xacts where database <> current_database()
+      select transaction::text from pg_prepared_xact() where dbid in (select oid from others)
     )
     select coalesce(
       (select min(x) from snap, pg_snapshot_xip(snap.s) as x
