@@ -23,6 +23,7 @@ import {
 } from "../breaker/circuit_breaker.ts";
 import type { BreakerPermit, BreakerSettings, BreakerState } from "../breaker/circuit_breaker.ts";
 import { recordFindings } from "../events/record_findings.ts";
+import { snapshotHorizon } from "../detectors/change_feed.ts";
 import type { EventChange } from "../events/event_schema.ts";
 import { acquireLeases, releaseLeases, renewLeases } from "./lease.ts";
 import type { LeaseHolder } from "./lease.ts";
@@ -145,6 +146,8 @@ interface CycleState {
   successes: string[];
   /** Detector runs to write at the end of the cycle. */
   runs: PendingRun[];
+  /** The change feed's horizon, once a detector has asked for it (see `sharedHorizon`). */
+  horizon?: Promise<string>;
 }
 
 /**
@@ -461,6 +464,7 @@ async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<De
           signal: controller.signal,
           dryRun,
           env: deps.env,
+          horizon: () => sharedHorizon(state, tx),
         }),
         controller.signal,
       );
@@ -533,6 +537,21 @@ async function breakerSucceeded(
   }
   state.breakers.delete(name);
   return await recordSuccess(sql, name);
+}
+
+/**
+ * The cycle's change-feed horizon, computed in the transaction of the first detector
+ * that asks and shared by the rest: one statement per cycle instead of one per
+ * detector. A horizon taken earlier in the cycle is as exact as a later one (every
+ * transaction below it had finished when it was taken); it only leaves what
+ * committed since to the next cycle. A failed computation is not kept.
+ */
+function sharedHorizon(state: CycleState, tx: Tx): Promise<string> {
+  state.horizon ??= snapshotHorizon(tx).catch((error) => {
+    state.horizon = undefined;
+    throw error;
+  });
+  return state.horizon;
 }
 
 /** Sweeps keep no position; incremental runs share one per detector. */

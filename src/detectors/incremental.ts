@@ -34,7 +34,7 @@ export async function readChanges(
 ): Promise<ChangeBatch> {
   const { backfill_hours, change_batch_size } = ctx.runtime.get(cycleConfig);
   const stored = feedsOf(ctx.watermark);
-  const horizon = await snapshotHorizon(ctx.sql);
+  const horizon = await (ctx.horizon?.() ?? snapshotHorizon(ctx.sql));
   if (tables.some((table) => !stored[table])) {
     const feeds: Record<string, FeedPosition> = {};
     for (const table of tables) feeds[table] = stored[table] ?? positionAt(horizon);

@@ -76,6 +76,11 @@ export interface DetectorContext<C = unknown> {
   dryRun: boolean;
   /** The raw environment, for detectors configured by their own variables (the chain pack). */
   env: Readonly<Record<string, string | undefined>>;
+  /**
+   * The change feed's transaction-id horizon (`snapshotHorizon`), taken once per cycle
+   * by the first detector that asks. Without it, callers compute their own.
+   */
+  horizon?(): Promise<string>;
 }
 
 /** A detector: one rule over one pack's data. */
