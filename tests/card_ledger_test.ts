@@ -273,3 +273,26 @@ Deno.test("monitoring_changes records whether each change was an insert or an up
     await db.drop();
   }
 });
+
+Deno.test("a feed read crossing change ids of more digits (99 -> 100) hands each change out once", async () => {
+  const db = await festivalDatabase();
+  try {
+    await check(db.sql);
+    // One statement, 120 changes: the ids run through 9 -> 10 and 99 -> 100, where text
+    // order ('99' > '100') once left the last change for the next read, counted twice.
+    await insertTransactions(
+      db.sql,
+      Array.from(
+        { length: 120 },
+        () => ({ card: "N", type: "stripe_recharge" as const, amount: 1 }),
+      ),
+    );
+    await setCards(db.sql, { N: 120 });
+    assert.equal((await check(db.sql)).new_events, 0);
+    const again = await check(db.sql);
+    assert.equal(again.rows_examined, 0);
+    assert.deepEqual(await ledgerOf(db.sql, "N"), { expected_balance: 120, transactions: 120 });
+  } finally {
+    await db.drop();
+  }
+});

@@ -91,7 +91,8 @@ export async function readFeed(
     where source_table = ${table}
       and (txid, change_id) > (${position.xid}::xid8, ${position.id}::bigint)
       and txid < ${horizon}::xid8
-    order by txid, change_id
+    -- Qualified: bare names would sort by the text output columns, where '999' > '1000'.
+    order by monitoring_changes.txid, monitoring_changes.change_id
     limit ${limit}`;
   if (rows.length === 0) {
     // Nothing new: jump to the horizon so the next read starts from there.
