@@ -157,11 +157,12 @@ interface CycleState {
  * on. Events, the detector's watermark and its alert outbox rows commit together,
  * so a crash anywhere re-examines rather than loses rows.
  *
- * The fixed cost is kept to a few round trips: config and pack availability are
- * read together, breakers once (only a breaker that is not closed needs its
- * claiming statement), and the detector runs and closed breakers' successes are
- * written in one statement each after the last detector. A failure's breaker
- * update is written at once, since it decides what runs next.
+ * The fixed cost is kept to a few round trips: pack availability and breakers are
+ * read while config is read and the lease taken; a breaker that is closed grants
+ * its permit without a statement; the change-feed horizon is taken once; the
+ * detector runs and closed breakers' successes are written in one statement each
+ * after the last detector. A failure's breaker update is written at once, since
+ * it decides what runs next.
  *
  * @throws {PlanError} when the request names an unknown detector or tier mismatch.
  */
@@ -175,17 +176,19 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
   const started = performance.now();
   const startedAt = now();
 
-  // Three independent reads in one round trip (pooled connections run them side by
-  // side; a single connection pipelines them). Breakers are only read here: a
-  // trial is claimed after the lease, below.
-  const [config, availability, unclosed] = await Promise.all([
-    loadRuntimeConfig(sql, allConfigSpecs(deps.packs)),
+  // The catalog and breaker reads run while config is read and the lease taken
+  // (pooled connections run them side by side; a single connection pipelines them).
+  // Breakers are only read here: a trial is claimed after the lease, below.
+  const reads = Promise.all([
     packsAvailability(sql, [...new Set(plan.runs.map((run) => run.pack))], deps.env),
     request.dry_run ? new Map<string, BreakerState>() : unclosedBreakers(sql, [
       CYCLE_BREAKER,
       ...plan.runs.map((run) => detectorBreaker(run.detector.id)),
     ]),
   ]);
+  // Awaited below; this only keeps an early return from leaving a rejection unhandled.
+  reads.catch(() => {});
+  const config = await loadRuntimeConfig(sql, allConfigSpecs(deps.packs));
   const breakerSettings = config.get(breakerConfig);
   const cycleSettings = config.get(cycleConfig);
 
@@ -202,6 +205,10 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
     return { kind: "busy", heldBy: lease.heldBy };
   }
 
+  const [availability, unclosed] = await reads.catch(async (error) => {
+    await releaseLeases(sql, cycleId).catch(() => {});
+    throw error;
+  });
   const state: CycleState = { breakers: unclosed, successes: [], runs: [] };
   const cyclePermit = await permitOf(sql, state, CYCLE_BREAKER, breakerSettings).catch(
     async (error) => {
