@@ -36,6 +36,13 @@ import { ledgerContribution, ledgerTotals } from "./expected_balance.ts";
  *   resets the ledger, healing such drift; the first run empties it, since the
  *   changes between an old watermark and a new start were never read.
  *
+ * Cost: a cycle reads its changed rows, their cards' ledger and `table_cards` rows
+ * by key, and the feed's unread tail (to find ahead cards) through the feed index.
+ * The tail is a handful of changes in steady state; while the feed has a backlog
+ * (a read cut by `change_batch_size`) it is the whole backlog, every cycle, until
+ * it drains. Cards new to the ledger, or with an updated transaction, cost their
+ * whole history once (an index-only scan of the pack's covering index).
+ *
  * Every writer takes the table's EXCLUSIVE lock before it reads the ledger
  * ({@linkcode lockCardLedger}): the critical tier's increments and the maintenance
  * sweep may run at once, and each must see the other's committed ledger and
