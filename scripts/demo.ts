@@ -18,6 +18,7 @@ import { missingTables } from "../src/detectors/pack_status.ts";
 import { startAlertSink } from "../src/alerts/demo_sink.ts";
 import { deliverDueAlerts } from "../src/alerts/outbox/sender.ts";
 import { startChainDemo } from "../src/demo/chain_traffic.ts";
+import { onShutdown } from "../src/dev/on_shutdown.ts";
 
 const known = new Set(["--serve", "--verbose"]);
 const unknown = Deno.args.filter((arg) => !known.has(arg));
@@ -110,16 +111,11 @@ if (serve) {
       `  URL ${server.functionsUrl}   key ${server.serviceKey}   dashboard ${server.url}/dashboard/\n` +
       `Ctrl-C to stop.`,
   );
-  let stopping = false;
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(signal, async () => {
-      if (stopping) return;
-      stopping = true;
-      await server.stop();
-      await chainDemo?.stop();
-      Deno.exit(ok ? 0 : 1);
-    });
-  }
+  onShutdown(async () => {
+    await server.stop();
+    await chainDemo?.stop();
+    return ok ? 0 : 1;
+  });
 } else {
   await server.stop();
   await sink.close();

@@ -4,6 +4,7 @@
  * MONITORING_SCHEDULE=off. Prints one line when ready; logs JSON lines after that.
  */
 import { startDevServer } from "../src/dev/dev_server.ts";
+import { onShutdown } from "../src/dev/on_shutdown.ts";
 
 const server = await startDevServer();
 console.log(
@@ -19,12 +20,4 @@ function redact(url: string): string {
   return parsed.toString();
 }
 
-let stopping = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, async () => {
-    if (stopping) return;
-    stopping = true;
-    await server.stop();
-    Deno.exit(0);
-  });
-}
+onShutdown(() => server.stop());

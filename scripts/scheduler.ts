@@ -14,6 +14,7 @@ import type { TierIntervals } from "../src/schedule/tier_scheduler.ts";
 import { createLogger, errorMessage } from "../src/log/logger.ts";
 import { startTierScheduler } from "../src/schedule/tier_scheduler.ts";
 import { fetchTierIntervals, invokeTier } from "../src/schedule/function_tiers.ts";
+import { onShutdown } from "../src/dev/on_shutdown.ts";
 
 const log = createLogger({ service: "monitoring-scheduler" });
 let call: FunctionsCaller;
@@ -54,13 +55,7 @@ const scheduler = startTierScheduler({
   jitter,
 });
 
-let stopping = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, async () => {
-    if (stopping) return;
-    stopping = true;
-    log.info("scheduler stopping; waiting for running cycles", { started: scheduler.started });
-    await scheduler.stop();
-    Deno.exit(0);
-  });
-}
+onShutdown(async () => {
+  log.info("scheduler stopping; waiting for running cycles", { started: scheduler.started });
+  await scheduler.stop();
+});
