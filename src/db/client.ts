@@ -4,6 +4,8 @@ import postgres from "postgres";
 export type Sql = postgres.Sql;
 /** What detectors and writers receive: either the pool or a transaction. */
 export type Tx = postgres.Sql | postgres.TransactionSql;
+/** A piece of SQL built by a tagged template, nested into another statement. */
+export type Fragment = postgres.PendingQuery<postgres.Row[]>;
 
 /** Options for {@linkcode connect}. */
 export interface ConnectOptions {

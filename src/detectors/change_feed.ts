@@ -1,4 +1,4 @@
-import type { Tx } from "../db/client.ts";
+import type { Fragment, Tx } from "../db/client.ts";
 
 /**
  * A position in one table's change feed: every change ordered at or before
@@ -15,17 +15,18 @@ export interface FeedWatermark {
   feeds: Record<string, FeedPosition>;
 }
 
-/** One read of a feed. */
+/**
+ * One read of a feed: the changes in (from, to], at most the batch limit of them.
+ * The keys stay in Postgres ({@linkcode changedKeys} reads them back inside the
+ * detector's own statement), so a read costs one small row, however many changes.
+ */
 export interface FeedRead {
-  /** Keys of the rows inserted or updated since `position` (deduplicated, as text). */
-  keys: string[];
-  /**
-   * The subset of `keys` with an update among the changes read (or a change
-   * captured before the feed recorded operations): rows whose earlier state a
-   * detector may already have counted.
-   */
-  updated: string[];
-  position: FeedPosition;
+  table: string;
+  from: FeedPosition;
+  /** Where the read stopped: the new position. Equal to `from` when nothing was read. */
+  to: FeedPosition;
+  /** Changes in the range (a row changed twice counts twice). */
+  changes: number;
   /** True when the batch limit cut the read short; the rest comes next cycle. */
   more: boolean;
 }
@@ -77,38 +78,86 @@ export function positionAt(horizon: string): FeedPosition {
 }
 
 /**
- * Reads the keys of rows of `table` changed after `position`, from transactions
- * below `horizon`, at most `limit` changes, in (xid, change id) order.
+ * Reads how far each of `tables`' feeds goes after its position, from transactions
+ * below `horizon`, at most `limit` changes per table in (xid, change id) order: one
+ * statement for every table, returning one row each, not the changes themselves.
+ * A feed with nothing new jumps to the horizon, so its next read starts there.
  */
-export async function readFeed(
+export async function readFeeds(
   sql: Tx,
-  options: { table: string; position: FeedPosition; horizon: string; limit: number },
-): Promise<FeedRead> {
-  const { table, position, horizon, limit } = options;
-  const rows = await sql<{ row_pk: string; txid: string; change_id: string; op: string | null }[]>`
-    select row_pk, txid::text as txid, change_id::text as change_id, op
-    from monitoring_changes
-    where source_table = ${table}
-      and (txid, change_id) > (${position.xid}::xid8, ${position.id}::bigint)
-      and txid < ${horizon}::xid8
-    -- Qualified: bare names would sort by the text output columns, where '999' > '1000'.
-    order by monitoring_changes.txid, monitoring_changes.change_id
-    limit ${limit}`;
-  if (rows.length === 0) {
-    // Nothing new: jump to the horizon so the next read starts from there.
-    const xid = BigInt(horizon) > BigInt(position.xid) ? horizon : position.xid;
+  options: {
+    tables: readonly string[];
+    positions: Record<string, FeedPosition>;
+    horizon: string;
+    limit: number;
+  },
+): Promise<FeedRead[]> {
+  const { tables, positions, horizon, limit } = options;
+  const rows = await sql<{ tbl: string; xid: string | null; id: string | null; n: number }[]>`
+    select f.tbl, last.txid::text as xid, last.change_id::text as id, coalesce(last.n, 0)::int as n
+    from unnest(${tables as string[]}::text[], ${tables.map((t) => positions[t].xid)}::xid8[],
+      ${tables.map((t) => positions[t].id)}::bigint[]) as f(tbl, xid, id)
+    left join lateral (
+      select page.txid, page.change_id, count(*) over () as n
+      from (
+        select c.txid, c.change_id from monitoring_changes c
+        where c.source_table = f.tbl and (c.txid, c.change_id) > (f.xid, f.id)
+          and c.txid < ${horizon}::xid8
+        order by c.txid, c.change_id
+        limit ${limit}
+      ) page
+      order by page.txid desc, page.change_id desc
+      limit 1
+    ) last on true`;
+  return rows.map((row) => {
+    const from = positions[row.tbl];
+    if (row.n === 0) {
+      const xid = BigInt(horizon) > BigInt(from.xid) ? horizon : from.xid;
+      const to = xid === from.xid ? from : { xid, id: "0" };
+      return { table: row.tbl, from, to, changes: 0, more: false };
+    }
     return {
-      keys: [],
-      updated: [],
-      position: xid === position.xid ? position : { xid, id: "0" },
-      more: false,
+      table: row.tbl,
+      from,
+      to: { xid: row.xid!, id: row.id! },
+      changes: row.n,
+      more: row.n === limit,
     };
-  }
-  const last = rows[rows.length - 1];
-  return {
-    keys: [...new Set(rows.map((row) => row.row_pk))],
-    updated: [...new Set(rows.filter((row) => row.op !== "INSERT").map((row) => row.row_pk))],
-    position: { xid: last.txid, id: last.change_id },
-    more: rows.length === limit,
-  };
+  });
+}
+
+/** The feed rows of a read, as a SQL condition over `monitoring_changes`. */
+export function inFeedRange(sql: Tx, read: Pick<FeedRead, "table" | "from" | "to">): Fragment {
+  const { table, from, to } = read;
+  return sql`monitoring_changes.source_table = ${table}
+    and (monitoring_changes.txid, monitoring_changes.change_id)
+      > (${from.xid}::xid8, ${from.id}::bigint)
+    and (monitoring_changes.txid, monitoring_changes.change_id)
+      <= (${to.xid}::xid8, ${to.id}::bigint)`;
+}
+
+/**
+ * The keys of the rows a read covers, as a uuid[] expression: `id = any(...)` finds
+ * them through the table's primary key, one probe per key (an array from a
+ * subquery, so the planner never trades the probes for a scan of the table).
+ */
+export function changedIds(sql: Tx, read: FeedRead): Fragment {
+  // No distinct: the index scan sorts the array and drops repeated keys itself.
+  return sql`array(select row_pk::uuid from monitoring_changes where ${inFeedRange(sql, read)})`;
+}
+
+/**
+ * The keys of the rows a read covers, for use inside a detector's statement: a
+ * subquery with one row per changed row, columns `row_pk` (text) and `updated`
+ * (true when an update is among its changes, or a change was captured before the
+ * feed recorded operations: rows whose earlier state a detector may already have
+ * counted). Rows below the horizon never change, so this reads exactly what
+ * {@linkcode readFeeds} counted.
+ */
+export function changedKeys(sql: Tx, read: FeedRead): Fragment {
+  return sql`
+    select row_pk, bool_or(op is distinct from 'INSERT') as updated
+    from monitoring_changes
+    where ${inFeedRange(sql, read)}
+    group by row_pk`;
 }

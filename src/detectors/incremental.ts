@@ -1,6 +1,6 @@
 import type { DetectorContext } from "./types.ts";
-import { feedsOf, positionAt, readFeed, snapshotHorizon } from "./change_feed.ts";
-import type { FeedPosition, FeedWatermark } from "./change_feed.ts";
+import { feedsOf, positionAt, readFeeds, snapshotHorizon } from "./change_feed.ts";
+import type { FeedPosition, FeedRead, FeedWatermark } from "./change_feed.ts";
 import { cycleConfig } from "../config/core_config.ts";
 
 /** What a detector reads this run from one or more tables' change feeds. */
@@ -13,10 +13,13 @@ export type ChangeBatch =
   }
   | {
     firstRun: false;
-    /** Changed row keys per table. */
-    keys: Record<string, string[]>;
-    /** Per table, the keys among `keys` that were updated (see `FeedRead.updated`). */
-    updated: Record<string, string[]>;
+    /**
+     * Per table, the range of its feed this run covers. Its keys stay in Postgres:
+     * `changedKeys(sql, feeds[table])` reads them inside the detector's statement.
+     */
+    feeds: Record<string, FeedRead>;
+    /** Changes in every range together; 0 means nothing to examine. */
+    changes: number;
     watermark: FeedWatermark;
     /** Some feed had more than one batch; the rest is read next cycle. */
     more: boolean;
@@ -44,21 +47,17 @@ export async function readChanges(
       watermark: { feeds },
     };
   }
-  const keys: Record<string, string[]> = {};
-  const updated: Record<string, string[]> = {};
-  const feeds: Record<string, FeedPosition> = {};
-  let more = false;
-  for (const table of tables) {
-    const read = await readFeed(ctx.sql, {
-      table,
-      position: stored[table],
-      horizon,
-      limit: change_batch_size,
-    });
-    keys[table] = read.keys;
-    updated[table] = read.updated;
-    feeds[table] = read.position;
-    more ||= read.more;
-  }
-  return { firstRun: false, keys, updated, watermark: { feeds }, more };
+  const reads = await readFeeds(ctx.sql, {
+    tables,
+    positions: stored,
+    horizon,
+    limit: change_batch_size,
+  });
+  return {
+    firstRun: false,
+    feeds: Object.fromEntries(reads.map((read) => [read.table, read])),
+    changes: reads.reduce((n, read) => n + read.changes, 0),
+    watermark: { feeds: Object.fromEntries(reads.map((read) => [read.table, read.to])) },
+    more: reads.some((read) => read.more),
+  };
 }

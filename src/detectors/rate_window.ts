@@ -1,9 +1,5 @@
-import type postgres from "postgres";
-import type { Tx } from "../db/client.ts";
+import type { Fragment, Tx } from "../db/client.ts";
 import type { Window } from "./window.ts";
-
-/** A postgres.js query fragment, nested into a larger statement. */
-export type Fragment = postgres.PendingQuery<postgres.Row[]>;
 
 /** One subject's rate over a window, and over each of its sub-buckets. */
 export interface SubjectRate {

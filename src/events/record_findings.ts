@@ -1,4 +1,4 @@
-import type { Tx } from "../db/client.ts";
+import type { Fragment, Tx } from "../db/client.ts";
 import type { Detector, DetectorResult, Finding } from "../detectors/types.ts";
 import type { EventChange, MonitoringEvent } from "./event_schema.ts";
 
@@ -19,6 +19,24 @@ function boundedContext(context: Record<string, unknown> | undefined): Record<st
   return { truncated: true, size: text.length, preview: text.slice(0, 1024) };
 }
 
+/** The stored fingerprint of a detector's finding: unique among live events across detectors. */
+function eventFingerprint(detectorId: string, fingerprint: string): string {
+  return `${detectorId}:${fingerprint}`;
+}
+
+/**
+ * The fingerprints, as the detector gave them, of a detector's live (open or
+ * acknowledged) events: a subquery with one text column, `fingerprint`. A detector
+ * that names what cleared (`DetectorResult.cleared`) can pick, inside its own
+ * statement, just the subjects that have something to resolve.
+ */
+export function liveFingerprints(sql: Tx, detectorId: string): Fragment {
+  return sql`
+    select substr(fingerprint, ${eventFingerprint(detectorId, "").length + 1}) as fingerprint
+    from monitoring_events
+    where detection_algorithm = ${detectorId} and status in ('OPEN', 'ACKNOWLEDGED')`;
+}
+
 function toRow(detector: Detector, finding: Finding, now: Date) {
   return {
     event_type: detector.eventType,
@@ -32,7 +50,7 @@ function toRow(detector: Detector, finding: Finding, now: Date) {
     entity_id: finding.entityId ?? null,
     confidence_score: finding.confidence ?? 1,
     context: boundedContext(finding.context),
-    fingerprint: `${detector.id}:${finding.fingerprint}`,
+    fingerprint: eventFingerprint(detector.id, finding.fingerprint),
     occurred_at: finding.occurredAt ? new Date(finding.occurredAt) : now,
     detection_timestamp: now,
   };
@@ -53,7 +71,7 @@ export async function recordFindings(
   const changes: EventChange[] = [];
   // One statement cannot touch a row twice, so duplicates within a run are merged first.
   const byFingerprint = new Map(
-    result.findings.map((finding) => [`${detector.id}:${finding.fingerprint}`, finding]),
+    result.findings.map((finding) => [eventFingerprint(detector.id, finding.fingerprint), finding]),
   );
   const rows = [...byFingerprint.values()].map((finding) => toRow(detector, finding, now));
 
@@ -107,7 +125,7 @@ export async function recordFindings(
     );
   }
   if (result.cleared?.length) {
-    const cleared = result.cleared.map((fingerprint) => `${detector.id}:${fingerprint}`)
+    const cleared = result.cleared.map((fingerprint) => eventFingerprint(detector.id, fingerprint))
       .filter((fingerprint) => !byFingerprint.has(fingerprint));
     resolved.push(
       ...await sql<MonitoringEvent[]>`

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { TransactionReceipt } from "ethers";
 import { defineDetector } from "../types.ts";
 import type { DetectorContext, Finding } from "../types.ts";
-import { positionAt, readFeed, snapshotHorizon } from "../change_feed.ts";
+import { positionAt, readFeeds, snapshotHorizon } from "../change_feed.ts";
 import { cycleConfig } from "../../config/core_config.ts";
 import { rpcSettings } from "./chain_client.ts";
 import type { ChainClient } from "./chain_client.ts";
@@ -156,18 +156,18 @@ async function intake(
       continue;
     }
     const from = state.feeds[table];
-    const feed = await readFeed(ctx.sql, {
-      table,
-      position: from,
+    const [feed] = await readFeeds(ctx.sql, {
+      tables: [table],
+      positions: { [table]: from },
       horizon,
       limit: ctx.config.feed_batch_size,
     });
-    if (feed.keys.length > 0) {
-      const rows = await changedRows(ctx.sql, source, { from, to: feed.position });
+    if (feed.changes > 0) {
+      const rows = await changedRows(ctx.sql, source, feed);
       enqueue(state, table, rows);
       read += rows.length;
     }
-    state.feeds[table] = feed.position;
+    state.feeds[table] = feed.to;
   }
   return read;
 }

@@ -1,5 +1,6 @@
 import type { Tx } from "../../db/client.ts";
-import type { FeedPosition } from "../change_feed.ts";
+import { inFeedRange } from "../change_feed.ts";
+import type { FeedRead } from "../change_feed.ts";
 
 /** A platform table whose completed rows claim an on-chain transaction. */
 export interface ReceiptSource {
@@ -75,23 +76,20 @@ export async function backfillPage(
 }
 
 /**
- * The rows whose changes lie in the feed range (from, to]: their current state,
+ * The rows whose changes a feed read covers: their current state,
  * and the latest capture time of their changes (a deleted row comes back with
  * `claims_success` false).
  */
 export async function changedRows(
   sql: Tx,
   source: ReceiptSource,
-  range: { from: FeedPosition; to: FeedPosition },
+  read: FeedRead,
 ): Promise<SourceRow[]> {
-  const { from, to } = range;
   return await sql<SourceRow[]>`
     with changed as (
       select row_pk, max(captured_at) as captured_at
       from monitoring_changes
-      where source_table = ${source.table}
-        and (txid, change_id) > (${from.xid}::xid8, ${from.id}::bigint)
-        and (txid, change_id) <= (${to.xid}::xid8, ${to.id}::bigint)
+      where ${inFeedRange(sql, read)}
       group by row_pk
     )
     select c.row_pk as id, r.tx_hash,

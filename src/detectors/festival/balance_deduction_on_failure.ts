@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { defineDetector } from "../types.ts";
 import { readChanges } from "../incremental.ts";
+import { changedIds } from "../change_feed.ts";
 
 interface Deduction {
   transaction_id: string;
@@ -26,15 +27,13 @@ export const balanceDeductionOnFailure = defineDetector({
   }),
   async run(ctx) {
     const batch = await readChanges(ctx, ["app_transaction_log"]);
-    const since = batch.firstRun ? batch.since : null;
-    const keys = batch.firstRun ? [] : batch.keys.app_transaction_log;
+    const watermark = { ...batch.watermark };
+    if (!batch.firstRun && batch.changes === 0) return { findings: [], rowsExamined: 0, watermark };
+    const scope = batch.firstRun
+      ? ctx.sql`"timestamp" >= ${batch.since}`
+      : ctx.sql`transaction_id = any(${changedIds(ctx.sql, batch.feeds.app_transaction_log)})`;
     const [result] = await ctx.sql<{ examined: number; bad: Deduction[] }[]>`
-      with examined as (
-        select * from app_transaction_log
-        where ${
-      since ? ctx.sql`"timestamp" >= ${since}` : ctx.sql`transaction_id = any(${keys}::uuid[])`
-    }
-      )
+      with examined as (select * from app_transaction_log where ${scope})
       select count(*)::int as examined,
         coalesce(jsonb_agg(jsonb_build_object(
           'transaction_id', transaction_id, 'card_id', card_id,
@@ -47,7 +46,7 @@ export const balanceDeductionOnFailure = defineDetector({
       from examined`;
     return {
       rowsExamined: result.examined,
-      watermark: { ...batch.watermark },
+      watermark,
       findings: result.bad.map((row) => {
         const deducted = Number((row.previous_balance - row.new_balance).toFixed(2));
         return {

@@ -1,15 +1,18 @@
 import { z } from "zod";
 import { defineDetector } from "../types.ts";
 import { readChanges } from "../incremental.ts";
-import type { CardBalance } from "./expected_balance.ts";
+import { changedKeys, inFeedRange } from "../change_feed.ts";
+import { liveFingerprints } from "../../events/record_findings.ts";
 import {
   advanceCardLedger,
   clearCardLedger,
   lockCardLedger,
   resetCardLedger,
 } from "./card_ledger.ts";
-import type { LedgerPositions } from "./card_ledger.ts";
+import type { LedgerChanges, LedgerPositions, LedgerVerdict } from "./card_ledger.ts";
 
+/** Findings are keyed by card: one live event per card. */
+const CARD = "card:";
 const SOURCES = ["app_transaction_log", "table_cards"] as const;
 
 /**
@@ -36,52 +39,60 @@ export const balanceMismatchDetection = defineDetector({
     tolerance: z.number().min(0).default(0.01),
   }),
   async run(ctx) {
-    let balances: CardBalance[];
+    const judge = {
+      tolerance: ctx.config.tolerance,
+      liveCards: ctx.sql`
+        select substr(fingerprint, ${CARD.length + 1}) as card_id
+        from (${liveFingerprints(ctx.sql, balanceMismatchDetection.id)}) live
+        where starts_with(fingerprint, ${CARD})`,
+    };
+    let verdict: LedgerVerdict;
     let watermark = ctx.watermark ?? undefined;
     if (ctx.mode === "incremental") {
       const batch = await readChanges(ctx, SOURCES);
       watermark = { ...batch.watermark };
       const positions = batch.watermark.feeds as unknown as LedgerPositions;
-      let changes: { transactions: string[]; updated: string[]; cards: string[] };
+      let changes: LedgerChanges;
       if (batch.firstRun) {
         // The feed starts at the horizon: seed the backfill window's cards from scratch.
         await lockCardLedger(ctx.sql);
         await clearCardLedger(ctx.sql);
-        const touched = await ctx.sql<{ card_id: string }[]>`
-          select distinct card_id from app_transaction_log
-          where "timestamp" >= ${batch.since} and card_id is not null
-          union
-          select id from table_cards where updated_at >= ${batch.since}`;
-        changes = { transactions: [], updated: [], cards: touched.map((row) => row.card_id) };
-      } else {
         changes = {
-          transactions: batch.keys.app_transaction_log,
-          updated: batch.updated.app_transaction_log,
-          cards: batch.keys.table_cards,
+          transactions: null,
+          cards: ctx.sql`
+            select distinct card_id from app_transaction_log
+            where "timestamp" >= ${batch.since} and card_id is not null
+            union
+            select id from table_cards where updated_at >= ${batch.since}`,
+        };
+      } else {
+        if (batch.changes === 0) return { findings: [], rowsExamined: 0, watermark };
+        changes = {
+          transactions: changedKeys(ctx.sql, batch.feeds.app_transaction_log),
+          cards: ctx.sql`
+            select row_pk as card_id from monitoring_changes
+            where ${inFeedRange(ctx.sql, batch.feeds.table_cards)}`,
         };
       }
-      if (changes.transactions.length === 0 && changes.cards.length === 0) {
-        return { findings: [], rowsExamined: 0, watermark };
-      }
-      const touched = await advanceCardLedger(ctx.sql, changes, positions);
-      balances = touched.filter((card) => !card.deferred);
-      const deferred = touched.length - balances.length;
-      if (deferred > 0) {
-        ctx.log.info("balance check deferred for cards with unread changes", { deferred });
+      verdict = await advanceCardLedger(ctx.sql, changes, positions, judge);
+      if (verdict.deferred > 0) {
+        ctx.log.info("balance check deferred for cards with unread changes", {
+          deferred: verdict.deferred,
+        });
       }
     } else {
-      balances = await resetCardLedger(ctx.sql, balanceMismatchDetection.id);
+      verdict = await resetCardLedger(ctx.sql, balanceMismatchDetection.id, judge);
     }
-    const tolerance = ctx.config.tolerance;
-    const bad = balances.filter((card) => Math.abs(card.difference) > tolerance);
+    const { tolerance } = ctx.config;
     return {
-      rowsExamined: balances.length,
+      rowsExamined: verdict.examined,
       watermark,
-      cleared: balances.filter((card) => Math.abs(card.difference) <= tolerance)
-        .map((card) => `card:${card.card_id}`),
+      cleared: verdict.reconciled.map((cardId) => `${CARD}${cardId}`),
       clearedNote: "Balance reconciled: card amount matches its completed transactions again",
-      findings: bad.map(({ card_id, card_amount, expected_balance, difference, transactions }) => ({
-        fingerprint: `card:${card_id}`,
+      findings: verdict.mismatched.map((
+        { card_id, card_amount, expected_balance, difference, transactions },
+      ) => ({
+        fingerprint: `${CARD}${card_id}`,
         title: `Card ${card_id} holds ${card_amount.toFixed(2)} but its ledger says ${
           expected_balance.toFixed(2)
         } (${difference > 0 ? "+" : ""}${difference.toFixed(2)})`,

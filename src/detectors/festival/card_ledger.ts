@@ -1,6 +1,6 @@
-import type { Tx } from "../../db/client.ts";
+import type { Fragment, Tx } from "../../db/client.ts";
 import type { FeedPosition } from "../change_feed.ts";
-import type { Fragment } from "../rate_window.ts";
+
 import type { CardBalance } from "./expected_balance.ts";
 import { ledgerContribution, ledgerTotals } from "./expected_balance.ts";
 
@@ -58,10 +58,35 @@ export interface LedgerPositions {
   table_cards: FeedPosition;
 }
 
-/** A touched card's balance, or why it was not judged. */
-export interface TouchedBalance extends CardBalance {
-  /** The card has changes past the feed positions: judged next cycle. */
-  deferred: boolean;
+/** What one read of the feeds touched, as subqueries run inside the ledger's statement. */
+export interface LedgerChanges {
+  /**
+   * The `app_transaction_log` rows read, with columns `row_pk` (text) and `updated`
+   * (an update is among the row's changes): `changedKeys` of the feed read. Null
+   * on a first run.
+   */
+  transactions: Fragment | null;
+  /** Cards touched otherwise (column `card_id`): the `table_cards` feed read, or a first run's backfill. */
+  cards: Fragment;
+}
+
+/** How to judge the balances: the tolerance, and which cards have a live event. */
+export interface JudgeOptions {
+  tolerance: number;
+  /** Cards with a live balance event (column `card_id`): balanced again, they are reconciled. */
+  liveCards: Fragment;
+}
+
+/** The verdict on the cards a ledger statement compared. */
+export interface LedgerVerdict {
+  /** Cards compared. */
+  examined: number;
+  /** Touched cards left for the next cycle: their changes are past the feed positions. */
+  deferred: number;
+  /** Cards whose amount differs from their ledger by more than the tolerance. */
+  mismatched: CardBalance[];
+  /** Balanced cards that have a live event: it can be resolved. */
+  reconciled: string[];
 }
 
 /**
@@ -98,44 +123,75 @@ function positionRow(sql: Tx, position: FeedPosition): Fragment {
 }
 
 /**
+ * The verdict on the cards of `from`, a FROM clause that names each card's
+ * `table_cards` row `c` and its ledger `b` (columns expected_balance and
+ * transactions; missing for a card without completed transactions). It may read
+ * the statement's CTEs. Only the mismatches and the reconciled cards leave
+ * Postgres, not every card.
+ */
+function verdict(sql: Tx, from: Fragment, judge: JudgeOptions): Fragment {
+  return sql`
+    select count(*)::int as examined,
+      coalesce(
+        jsonb_agg(to_jsonb(j) order by j.card_id) filter (where abs(j.difference) > ${judge.tolerance}),
+        '[]'::jsonb) as mismatched,
+      coalesce(
+        array_agg(j.card_id order by j.card_id) filter (
+          where abs(j.difference) <= ${judge.tolerance}
+            and j.card_id in (select card_id from (${judge.liveCards}) live)),
+        '{}') as reconciled
+    from (
+      select c.id as card_id, c.amount as card_amount,
+        coalesce(b.expected_balance, 0) as expected_balance,
+        c.amount - coalesce(b.expected_balance, 0) as difference,
+        coalesce(b.transactions, 0) as transactions
+      ${from}
+    ) j`;
+}
+
+/**
  * Brings the ledger up to `positions` for the cards one feed read touched, and
- * returns their balances. Takes the ledger lock, then one statement: inserted transactions add their deltas,
- * cards new to the ledger or with an updated transaction are recomputed, ahead
- * cards are deferred (see the module notes).
+ * judges them. Takes the ledger lock, then one statement: inserted transactions add
+ * their deltas, cards new to the ledger or with an updated transaction are
+ * recomputed, ahead cards are deferred (see the module notes).
  *
- * @param changes.transactions keys of the `app_transaction_log` rows read
- * @param changes.updated the subset of `transactions` with an update among its changes
- * @param changes.cards keys of the `table_cards` rows read (or, on a first run, the
- *   backfill window's cards)
+ * @param changes what the read touched (see {@linkcode LedgerChanges})
  * @param positions the feed positions the read reached (the new watermark)
- * @returns one row per touched card that has a `table_cards` row
+ * @returns the verdict on every touched card that has a `table_cards` row
  */
 export async function advanceCardLedger(
   sql: Tx,
-  changes: { transactions: string[]; updated: string[]; cards: string[] },
+  changes: LedgerChanges,
   positions: LedgerPositions,
-): Promise<TouchedBalance[]> {
+  judge: JudgeOptions,
+): Promise<LedgerVerdict> {
   await lockCardLedger(sql);
   const ahead = aheadCards(sql, {
     tx: positionRow(sql, positions.app_transaction_log),
     cards: positionRow(sql, positions.table_cards),
   });
-  return await sql<TouchedBalance[]>`
+  const keys = changes.transactions ??
+    sql`select null::text as row_pk, false as updated where false`;
+  const [result] = await sql<LedgerVerdict[]>`
     with
+    keys as materialized (${keys}),
     changed as (
+      -- Probes by primary key through an array, never a join: the feed's fresh range
+      -- is past the statistics, and a join planned on that guess could rerun the
+      -- probes once per key.
       select card_id,
-        transaction_id::text = any(${changes.updated}::text[]) as updated,
+        transaction_id::text in (select row_pk from keys where updated) as updated,
         case when status = 'completed' then ${ledgerContribution(sql)} else 0 end as delta,
         (status = 'completed')::int as counted
       from app_transaction_log
-      where transaction_id = any(${changes.transactions}::uuid[]) and card_id is not null
+      where transaction_id = any(array(select row_pk::uuid from keys)) and card_id is not null
     ),
     touched as (
       select card_id, bool_or(updated) as updated, sum(delta) as delta, sum(counted) as counted
       from (
         select card_id, updated, delta, counted from changed
         union all
-        select unnest(${changes.cards}::text[]), false, 0, 0
+        select card_id, false, 0, 0 from (${changes.cards}) cards
       ) touches
       group by card_id
     ),
@@ -179,14 +235,19 @@ export async function advanceCardLedger(
       select card_id, expected_balance, transactions from plan
       where not reseed and delta = 0 and counted = 0
     )
-    select c.id as card_id, c.amount as card_amount,
-      coalesce(b.expected_balance, 0) as expected_balance,
-      c.amount - coalesce(b.expected_balance, 0) as difference,
-      coalesce(b.transactions, 0) as transactions,
-      p.ahead as deferred
-    from plan p
-    join table_cards c on c.id = p.card_id
-    left join balances b on b.card_id = p.card_id`;
+    select v.*, (select count(*)::int from plan where ahead) as deferred
+    from (${
+    verdict(
+      sql,
+      sql`
+        from plan p
+        join table_cards c on c.id = p.card_id
+        left join balances b on b.card_id = p.card_id
+        where not p.ahead`,
+      judge,
+    )
+  }) v`;
+  return result;
 }
 
 /**
@@ -199,9 +260,13 @@ export async function advanceCardLedger(
  * incremental check has not run yet) the ledger stays empty: its first run seeds.
  *
  * @param incrementalKey the watermark key of the incremental balance check
- * @returns every card with a `table_cards` row
+ * @returns the verdict on every card with a `table_cards` row
  */
-export async function resetCardLedger(sql: Tx, incrementalKey: string): Promise<CardBalance[]> {
+export async function resetCardLedger(
+  sql: Tx,
+  incrementalKey: string,
+  judge: JudgeOptions,
+): Promise<LedgerVerdict> {
   await lockCardLedger(sql);
   await clearCardLedger(sql);
   const positions = sql`
@@ -213,7 +278,7 @@ export async function resetCardLedger(sql: Tx, incrementalKey: string): Promise<
     where detector_id = ${incrementalKey}
       and position #> '{feeds,app_transaction_log}' is not null
       and position #> '{feeds,table_cards}' is not null`;
-  return await sql<CardBalance[]>`
+  const [result] = await sql<LedgerVerdict[]>`
     with
     positions as (${positions}),
     ahead as (${
@@ -233,9 +298,16 @@ export async function resetCardLedger(sql: Tx, incrementalKey: string): Promise<
       where exists (select 1 from positions)
         and not exists (select 1 from ahead a where a.card_id = s.card_id)
     )
-    select c.id as card_id, c.amount as card_amount,
-      coalesce(t.expected, 0) as expected_balance,
-      c.amount - coalesce(t.expected, 0) as difference,
-      coalesce(t.transactions, 0) as transactions
-    from table_cards c left join totals t on t.card_id = c.id`;
+    select v.*, 0 as deferred
+    from (${
+    verdict(
+      sql,
+      sql`
+        from table_cards c
+        left join (select card_id, expected as expected_balance, transactions from totals) b
+          on b.card_id = c.id`,
+      judge,
+    )
+  }) v`;
+  return result;
 }

@@ -1,12 +1,14 @@
 import { z } from "zod";
 import { defineDetector } from "../types.ts";
 import { readChanges } from "../incremental.ts";
+import { changedIds } from "../change_feed.ts";
 
 interface Streak {
   card_id: string;
   failures: number;
-  first_at: Date;
-  last_at: Date;
+  /** ISO timestamps (the streaks arrive as JSON). */
+  first_at: string;
+  last_at: string;
   transaction_ids: string[];
 }
 
@@ -33,19 +35,16 @@ export const consecutiveFailures = defineDetector({
     const { min_failures, window_minutes } = ctx.config;
     const window = `${window_minutes} minutes`;
     const batch = await readChanges(ctx, ["app_transaction_log"]);
-    const fresh = batch.firstRun
-      ? ctx.sql`
-          select card_id, "timestamp" from app_transaction_log
-          where "timestamp" >= ${batch.since} and status = 'failed'`
-      : ctx.sql`
-          select card_id, "timestamp" from app_transaction_log
-          where transaction_id = any(${batch.keys.app_transaction_log}::uuid[]) and status = 'failed'`;
-    const [{ examined }] = batch.firstRun
-      ? await ctx.sql<{ examined: number }[]>`
-          select count(*)::int as examined from app_transaction_log where "timestamp" >= ${batch.since}`
-      : [{ examined: batch.keys.app_transaction_log.length }];
-    const streaks = await ctx.sql<Streak[]>`
-      with fresh as (${fresh}),
+    const watermark = { ...batch.watermark };
+    if (!batch.firstRun && batch.changes === 0) return { findings: [], rowsExamined: 0, watermark };
+    const scope = batch.firstRun
+      ? ctx.sql`"timestamp" >= ${batch.since}`
+      : ctx.sql`transaction_id = any(${changedIds(ctx.sql, batch.feeds.app_transaction_log)})`;
+    const [{ examined, streaks }] = await ctx.sql<{ examined: number; streaks: Streak[] }[]>`
+      with examined as (
+        select card_id, "timestamp", status from app_transaction_log where ${scope}
+      ),
+      fresh as (select card_id, "timestamp" from examined where status = 'failed'),
       span as (
         select card_id, min("timestamp") - ${window}::interval as lo,
           max("timestamp") + ${window}::interval as hi
@@ -69,16 +68,21 @@ export const consecutiveFailures = defineDetector({
       hits as (
         select distinct card_id, run from windows
         where nth_at is not null and nth_at - "timestamp" <= ${window}::interval
+      ),
+      streaks as (
+        select o.card_id, count(*)::int as failures, min(o."timestamp") as first_at,
+          max(o."timestamp") as last_at,
+          array_agg(o.transaction_id::text order by o."timestamp") as transaction_ids
+        from ordered o join hits h on h.card_id = o.card_id and h.run = o.run
+        where o.status = 'failed'
+        group by o.card_id, o.run
       )
-      select o.card_id, count(*)::int as failures, min(o."timestamp") as first_at,
-        max(o."timestamp") as last_at,
-        array_agg(o.transaction_id::text order by o."timestamp") as transaction_ids
-      from ordered o join hits h on h.card_id = o.card_id and h.run = o.run
-      where o.status = 'failed'
-      group by o.card_id, o.run`;
+      select (select count(*)::int from examined) as examined,
+        coalesce((select jsonb_agg(to_jsonb(s) order by s.last_at) from streaks s), '[]'::jsonb)
+          as streaks`;
     return {
       rowsExamined: examined,
-      watermark: { ...batch.watermark },
+      watermark,
       findings: streaks.map((streak) => ({
         fingerprint: `card:${streak.card_id}`,
         title: `Card ${streak.card_id} failed ${streak.failures} transactions in a row`,

@@ -1,13 +1,15 @@
 import { z } from "zod";
 import { defineDetector } from "../types.ts";
 import { readChanges } from "../incremental.ts";
+import { changedIds } from "../change_feed.ts";
 
 interface DuplicateScan {
   card_id: string;
   first_scan_id: string;
   second_scan_id: string;
-  first_at: Date;
-  second_at: Date;
+  /** ISO timestamps (the pairs arrive as JSON). */
+  first_at: string;
+  second_at: string;
   first_reader: string | null;
   second_reader: string | null;
   gap_ms: number;
@@ -37,9 +39,12 @@ export const duplicateNfcScans = defineDetector({
     const window = `${window_seconds * 1000} milliseconds`;
     const chargeWindow = `${charge_window_seconds} seconds`;
     const batch = await readChanges(ctx, ["nfc_scan_log"]);
+    const watermark = { ...batch.watermark };
+    if (!batch.firstRun && batch.changes === 0) return { findings: [], rowsExamined: 0, watermark };
     const fresh = batch.firstRun
       ? ctx.sql`select * from nfc_scan_log where scan_timestamp >= ${batch.since}`
-      : ctx.sql`select * from nfc_scan_log where scan_id = any(${batch.keys.nfc_scan_log}::uuid[])`;
+      : ctx.sql`select * from nfc_scan_log
+          where scan_id = any(${changedIds(ctx.sql, batch.feeds.nfc_scan_log)})`;
     const [{ examined, pairs }] = await ctx.sql<{ examined: number; pairs: DuplicateScan[] }[]>`
       with fresh as (${fresh}),
       pairs as (
@@ -79,7 +84,7 @@ export const duplicateNfcScans = defineDetector({
           as pairs`;
     return {
       rowsExamined: examined,
-      watermark: { ...batch.watermark },
+      watermark,
       findings: pairs.map((pair) => {
         const amounts = pair.charges.map((charge) => Number(charge.amount));
         const chargedTwice = amounts.some((amount, i) => amounts.indexOf(amount) !== i);

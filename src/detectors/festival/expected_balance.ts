@@ -1,5 +1,4 @@
-import type { Tx } from "../../db/client.ts";
-import type { Fragment } from "../rate_window.ts";
+import type { Fragment, Tx } from "../../db/client.ts";
 
 /** A card's stored amount against the balance its completed transactions imply. */
 export interface CardBalance {
