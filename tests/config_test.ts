@@ -76,6 +76,7 @@ Deno.test("loadRuntimeConfig() merges partial rows with defaults and reports wro
       detector_timeout_ms: 2500,
       lease_seconds: 150,
       change_batch_size: 50_000,
+      parallel_detectors: 2,
     });
     assert.deepEqual(config.get(breakerConfig), {
       failure_threshold: 3,

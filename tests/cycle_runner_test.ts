@@ -129,7 +129,8 @@ Deno.test("runCycle() records a failing or timed-out detector and still runs the
 Deno.test("runCycle() renews its lease before each detector, so a cycle may outlive one lease", async () => {
   const db = await createTestDatabase();
   try {
-    await setConfig(db.sql, "cycle", { lease_seconds: 2 });
+    // One detector at a time: the second starts only after the first outlived the lease.
+    await setConfig(db.sql, "cycle", { lease_seconds: 2, parallel_detectors: 1 });
     const deps = { sql: db.sql, log: createLogger(), env: {} };
     const probe = [testPack([controlledDetector("probe", "ok", "health")])];
     let contender: string | undefined;
@@ -157,7 +158,7 @@ Deno.test("runCycle() stops running detectors once another cycle has taken its t
   const db = await createTestDatabase();
   try {
     // A one-second lease is renewed once a quarter of it has passed.
-    await setConfig(db.sql, "cycle", { lease_seconds: 1 });
+    await setConfig(db.sql, "cycle", { lease_seconds: 1, parallel_detectors: 1 });
     const usurper = crypto.randomUUID();
     const hijack = defineDetector({
       ...controlledDetector("hijack", "ok", "health"),
@@ -178,6 +179,43 @@ Deno.test("runCycle() stops running detectors once another cycle has taken its t
     // Its own release leaves the usurper's lease alone.
     const [lease] = await db.sql`select cycle_id from monitoring_cycle_leases`;
     assert.equal(lease.cycle_id, usurper);
+  } finally {
+    await db.drop();
+  }
+});
+
+Deno.test("runCycle() runs detectors side by side up to cycle.parallel_detectors and records them in plan order", async () => {
+  const db = await createTestDatabase();
+  try {
+    const spans = new Map<string, { start: number; end: number }>();
+    const sleeper = (id: string, seconds: number) =>
+      defineDetector({
+        ...controlledDetector(id, "ok"),
+        async run(ctx) {
+          const start = performance.now();
+          await ctx.sql`select pg_sleep(${seconds})`;
+          spans.set(id, { start, end: performance.now() });
+          return { findings: [], rowsExamined: 1 };
+        },
+      });
+    const packs = [testPack([sleeper("long", 0.4), sleeper("short", 0.1)])];
+    const overlap = () => {
+      const [a, b] = [spans.get("long")!, spans.get("short")!];
+      return a.start < b.end && b.start < a.end;
+    };
+
+    const side = await cycle(db.sql, { tier: "critical" }, { packs });
+    assert.equal(side.status, "ok");
+    assert.ok(overlap(), "two lanes (the default) run both detectors at once");
+    const runs = await db.sql<{ detector_id: string }[]>`
+      select detector_id from monitoring_detector_runs
+      where cycle_id = ${side.cycle_id} order by run_id`;
+    assert.deepEqual(runs.map((run) => run.detector_id), ["long", "short"]);
+    assert.deepEqual(side.detectors.map((run) => run.detector), ["long", "short"]);
+
+    await setConfig(db.sql, "cycle", { parallel_detectors: 1 });
+    assert.equal((await cycle(db.sql, { tier: "critical" }, { packs })).status, "ok");
+    assert.ok(!overlap(), "one lane runs them one after the other");
   } finally {
     await db.drop();
   }

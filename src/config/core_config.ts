@@ -17,12 +17,19 @@ export const breakerConfig = defineConfig(
 /** How cycles run. */
 export const cycleConfig = defineConfig(
   "cycle",
-  "Cycles: first-run backfill window, per-detector statement timeout, lease length",
+  "Cycles: first-run backfill window, per-detector statement timeout, lease length, change-feed batch, detectors run at once",
   z.object({
     backfill_hours: z.number().positive().default(24),
     detector_timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
     lease_seconds: seconds(150),
     change_batch_size: z.number().int().min(100).max(1_000_000).default(50_000),
+    /**
+     * Detectors of one cycle that run at the same time, each on its own connection;
+     * never more than the pool holds (`MONITORING_DB_POOL_MAX`, 1 by default on
+     * hosted functions, where they run one after another). Two let the slowest
+     * detector run beside the rest without crowding a two-core database.
+     */
+    parallel_detectors: z.number().int().min(1).max(16).default(2),
   }),
 );
 

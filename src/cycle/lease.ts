@@ -85,9 +85,7 @@ export async function releaseLeases(sql: Sql, cycleId: string): Promise<void> {
 
 /**
  * Pushes the expiry of the leases `cycleId` holds `seconds` ahead, so a cycle that
- * outlives one lease keeps its tiers. The runner renews between detectors once a
- * quarter of the lease has passed, so a lease only has to outlast one detector's
- * timeout.
+ * outlives one lease keeps its tiers (see {@linkcode leaseKeeper}).
  *
  * @returns how many tiers `cycleId` still holds: fewer than it took means a lease
  * expired and another cycle took the tier over.
@@ -98,4 +96,36 @@ export async function renewLeases(sql: Sql, cycleId: string, seconds: number): P
     where cycle_id = ${cycleId}
     returning tier`;
   return rows.length;
+}
+
+/**
+ * Keeps a cycle's leases while its detectors run: `held()` renews them once a
+ * quarter of the lease has passed since the last renewal (so a lease only has to
+ * outlast one detector's timeout), and answers whether the cycle still holds every
+ * tier. Detectors running side by side share one renewal in flight.
+ *
+ * @throws {Error} from `held()` when the renewal itself fails.
+ */
+export function leaseKeeper(
+  sql: Sql,
+  options: { cycleId: string; tiers: number; seconds: number },
+): { held(): Promise<boolean> } {
+  const renewEveryMs = (options.seconds * 1000) / 4;
+  let renewedAt = performance.now();
+  let lost = false;
+  let renewal: Promise<void> | null = null;
+  return {
+    async held() {
+      if (!lost && performance.now() - renewedAt >= renewEveryMs) {
+        renewal ??= renewLeases(sql, options.cycleId, options.seconds)
+          .then((held) => {
+            lost ||= held < options.tiers;
+            renewedAt = performance.now();
+          })
+          .finally(() => (renewal = null));
+        await renewal;
+      }
+      return !lost;
+    },
+  };
 }

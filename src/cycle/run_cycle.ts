@@ -25,7 +25,8 @@ import type { BreakerPermit, BreakerSettings, BreakerState } from "../breaker/ci
 import { recordFindings } from "../events/record_findings.ts";
 import { snapshotHorizon } from "../detectors/change_feed.ts";
 import type { EventChange } from "../events/event_schema.ts";
-import { acquireLeases, releaseLeases, renewLeases } from "./lease.ts";
+import { acquireLeases, leaseKeeper, releaseLeases } from "./lease.ts";
+import { runInLanes } from "./lanes.ts";
 import type { LeaseHolder } from "./lease.ts";
 import { planCycle } from "./cycle_plan.ts";
 import type { CycleRequest, PlannedRun } from "./cycle_plan.ts";
@@ -153,9 +154,11 @@ interface CycleState {
 /**
  * Runs one cycle: takes the leases of its tiers (or answers busy), asks the cycle
  * breaker, then runs each planned detector in its own transaction under its own
- * statement timeout and breaker. A detector that fails is recorded and the rest go
- * on. Events, the detector's watermark and its alert outbox rows commit together,
- * so a crash anywhere re-examines rather than loses rows.
+ * statement timeout and breaker, up to `cycle.parallel_detectors` of them at once
+ * (two runs of one detector, its incremental run and its sweep, never overlap). A
+ * detector that fails is recorded and the rest go on. Events, the detector's
+ * watermark and its alert outbox rows commit together, so a crash anywhere
+ * re-examines rather than loses rows.
  *
  * The fixed cost is kept to a few round trips: pack availability and breakers are
  * read while config is read and the lease taken; a breaker that is closed grants
@@ -231,48 +234,57 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
     startedAt,
   }).then(() => null, (error: unknown) => error);
 
-  const outcomes: DetectorOutcome[] = [];
+  // Detectors run side by side, each in its own transaction on its own connection,
+  // up to the pool's size: a cycle takes about as long as its slowest detector
+  // rather than the sum of them. One clock for the whole cycle, so detectors that
+  // run at once stamp and group their events alike.
+  const lanes = Math.min(cycleSettings.parallel_detectors, sql.options.max);
+  const detectorNow = now();
+  const slots: (DetectorOutcome | undefined)[] = [];
+  const keeper = leaseKeeper(sql, {
+    cycleId,
+    tiers: plan.tiers.length,
+    seconds: cycleSettings.lease_seconds,
+  });
   let infrastructureError: unknown = null;
   try {
     log.info("cycle started", {
       tiers: plan.tiers,
       detectors: plan.runs.length,
+      lanes,
       dry_run: request.dry_run,
     });
-    let leaseLost = false;
-    let renewedAt = performance.now();
-    const renewEveryMs = (cycleSettings.lease_seconds * 1000) / 4;
-    for (const run of plan.runs) {
-      // A lease can only be taken over once it expired, so renewing well before that
-      // is enough; renewing before every detector would cost a round trip each.
-      if (performance.now() - renewedAt >= renewEveryMs) {
-        leaseLost ||=
-          (await renewLeases(sql, cycleId, cycleSettings.lease_seconds)) < plan.tiers.length;
-        renewedAt = performance.now();
-      }
-      if (leaseLost) {
-        // Two cycles of one tier would read the same watermarks: stop rather than race.
-        log.warn("lease lost: another cycle took over a tier", { detector: run.detector.id });
-        outcomes.push({ ...emptyOutcome(run, "skipped"), reason: LEASE_LOST });
-        continue;
-      }
-      const outcome = await runDetector(deps, {
-        run,
-        config,
-        cycleId,
-        log,
-        now: now(),
-        dryRun: request.dry_run,
-        availability: availability.get(run.pack.id)!,
-        state,
-      });
-      outcomes.push(outcome);
-      log.info("detector finished", { ...outcome, examples: undefined });
-    }
+    await runInLanes(plan.runs, {
+      lanes,
+      groupOf: (run) => run.detector.id,
+      run: async (run, index) => {
+        if (!(await keeper.held())) {
+          // Two cycles of one tier would read the same watermarks: stop rather than race.
+          log.warn("lease lost: another cycle took over a tier", { detector: run.detector.id });
+          slots[index] = { ...emptyOutcome(run, "skipped"), reason: LEASE_LOST };
+          return;
+        }
+        const outcome = await runDetector(deps, {
+          run,
+          config,
+          cycleId,
+          log,
+          now: detectorNow,
+          dryRun: request.dry_run,
+          availability: availability.get(run.pack.id)!,
+          state,
+        });
+        slots[index] = outcome;
+        log.info("detector finished", { ...outcome, examples: undefined });
+      },
+    });
   } catch (error) {
     infrastructureError = error;
     log.error("cycle aborted", { error: errorMessage(error) });
   }
+  // In plan order, whatever order they finished in; a detector an aborted cycle
+  // never started has no outcome.
+  const outcomes = slots.filter((outcome) => outcome !== undefined);
 
   const ran = outcomes.filter((o) => o.status === "ok" || o.status === "failed");
   const failed = outcomes.filter((o) => o.status === "failed").length;
@@ -291,8 +303,12 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
     if (statusOf() !== "failed" && !cyclePermit.trial) state.successes.push(CYCLE_BREAKER);
     try {
       infrastructureError ??= await cycleRowWritten;
+      // Plan order, whichever finished first: the runs of a cycle read top to bottom.
+      const runs = state.runs.toSorted((a, b) =>
+        slots.indexOf(a.outcome) - slots.indexOf(b.outcome)
+      );
       await Promise.all([
-        recordRuns(sql, cycleId, state.runs),
+        recordRuns(sql, cycleId, runs),
         recordClosedSuccesses(sql, state.successes),
       ]);
     } catch (error) {
@@ -550,15 +566,21 @@ async function breakerSucceeded(
  * The cycle's change-feed horizon, computed in the transaction of the first detector
  * that asks and shared by the rest: one statement per cycle instead of one per
  * detector. A horizon taken earlier in the cycle is as exact as a later one (every
- * transaction below it had finished when it was taken); it only leaves what
- * committed since to the next cycle. A failed computation is not kept.
+ * transaction below it had finished when it was taken, and detectors read the feed
+ * only once they have it); it only leaves what committed since to the next cycle.
+ * A failed computation is not kept.
  */
 function sharedHorizon(state: CycleState, tx: Tx): Promise<string> {
-  state.horizon ??= snapshotHorizon(tx).catch((error) => {
-    state.horizon = undefined;
-    throw error;
-  });
-  return state.horizon;
+  if (!state.horizon) {
+    const own = snapshotHorizon(tx);
+    state.horizon = own;
+    own.catch(() => {
+      if (state.horizon === own) state.horizon = undefined;
+    });
+    return own;
+  }
+  // Another detector's computation failed with its transaction: take one in ours.
+  return state.horizon.catch(() => sharedHorizon(state, tx));
 }
 
 /** Sweeps keep no position; incremental runs share one per detector. */
