@@ -146,6 +146,13 @@ export function changedIds(sql: Tx, read: FeedRead): Fragment {
   return sql`array(select row_pk::uuid from monitoring_changes where ${inFeedRange(sql, read)})`;
 }
 
+/** How many rows a read covers (each changed row once), as a subquery. */
+export function changedCount(sql: Tx, read: FeedRead): Fragment {
+  return sql`(select count(distinct row_pk)::int from monitoring_changes where ${
+    inFeedRange(sql, read)
+  })`;
+}
+
 /**
  * The keys of the rows a read covers, for use inside a detector's statement: a
  * subquery with one row per changed row, columns `row_pk` (text) and `updated`

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { defineDetector } from "../types.ts";
 import { readChanges } from "../incremental.ts";
-import { changedIds } from "../change_feed.ts";
+import { changedCount, changedIds } from "../change_feed.ts";
 
 interface Deduction {
   transaction_id: string;
@@ -32,18 +32,24 @@ export const balanceDeductionOnFailure = defineDetector({
     const scope = batch.firstRun
       ? ctx.sql`"timestamp" >= ${batch.since}`
       : ctx.sql`transaction_id = any(${changedIds(ctx.sql, batch.feeds.app_transaction_log)})`;
+    const examined = batch.firstRun
+      ? ctx.sql`(select count(*)::int from app_transaction_log where ${scope})`
+      : changedCount(ctx.sql, batch.feeds.app_transaction_log);
+    // Only failed rows are read, through the pack's partial index of failed
+    // transactions; the rest of the batch is only counted.
     const [result] = await ctx.sql<{ examined: number; bad: Deduction[] }[]>`
-      with examined as (select * from app_transaction_log where ${scope})
-      select count(*)::int as examined,
-        coalesce(jsonb_agg(jsonb_build_object(
-          'transaction_id', transaction_id, 'card_id', card_id,
-          'transaction_type', transaction_type, 'amount_involved', amount_involved,
-          'previous_balance', previous_balance, 'new_balance', new_balance,
-          'timestamp', "timestamp"
-        ) order by "timestamp") filter (
-          where status = 'failed' and previous_balance - new_balance > ${ctx.config.min_deduction}
-        ), '[]'::jsonb) as bad
-      from examined`;
+      with failed as (select * from app_transaction_log where status = 'failed' and ${scope})
+      select ${examined} as examined,
+        coalesce((
+          select jsonb_agg(jsonb_build_object(
+            'transaction_id', transaction_id, 'card_id', card_id,
+            'transaction_type', transaction_type, 'amount_involved', amount_involved,
+            'previous_balance', previous_balance, 'new_balance', new_balance,
+            'timestamp', "timestamp"
+          ) order by "timestamp")
+          from failed
+          where previous_balance - new_balance > ${ctx.config.min_deduction}
+        ), '[]'::jsonb) as bad`;
     return {
       rowsExamined: result.examined,
       watermark,

@@ -138,7 +138,8 @@ function verdict(sql: Tx, from: Fragment, judge: JudgeOptions): Fragment {
       coalesce(
         array_agg(j.card_id order by j.card_id) filter (
           where abs(j.difference) <= ${judge.tolerance}
-            and j.card_id in (select card_id from (${judge.liveCards}) live)),
+            -- An array, read once: as a subquery here it would be run once per card.
+            and j.card_id = any(array(select card_id from (${judge.liveCards}) live))),
         '{}') as reconciled
     from (
       select c.id as card_id, c.amount as card_amount,
@@ -197,43 +198,51 @@ export async function advanceCardLedger(
     ),
     ahead as (${ahead}),
     plan as materialized (
-      select t.card_id, t.delta, t.counted,
-        l.card_id is null or t.updated as reseed,
-        exists (select 1 from ahead a where a.card_id = t.card_id) as ahead,
-        l.expected_balance, l.transactions
-      from touched t left join monitoring_card_ledger l on l.card_id = t.card_id
+      select t.*, exists (select 1 from ahead a where a.card_id = t.card_id) as ahead
+      from touched t
     ),
-    recomputed as (
-      ${ledgerTotals(sql, sql`array(select card_id from plan where reseed and not ahead)`)}
-    ),
-    seeded as (
-      insert into monitoring_card_ledger (card_id, expected_balance, transactions, updated_at)
-      select p.card_id, coalesce(r.expected, 0), coalesce(r.transactions, 0), now()
-      from plan p left join recomputed r on r.card_id = p.card_id
-      where p.reseed and not p.ahead
-      on conflict (card_id) do update set expected_balance = excluded.expected_balance,
-        transactions = excluded.transactions, updated_at = excluded.updated_at
-      returning card_id, expected_balance, transactions
-    ),
+    -- The ledger is probed once per card, by the update itself: a card it bumps (or
+    -- keeps, when nothing it counts changed) is in the ledger; any other is seeded.
     bumped as (
       update monitoring_card_ledger l
       set expected_balance = l.expected_balance + p.delta,
         transactions = l.transactions + p.counted, updated_at = now()
       from plan p
-      where l.card_id = p.card_id and not p.reseed and (p.delta <> 0 or p.counted <> 0)
+      where l.card_id = p.card_id and not p.updated and (p.delta <> 0 or p.counted <> 0)
       returning l.card_id, l.expected_balance, l.transactions
     ),
+    kept as (
+      select l.card_id, l.expected_balance, l.transactions
+      from plan p join monitoring_card_ledger l on l.card_id = p.card_id
+      where not p.updated and p.delta = 0 and p.counted = 0
+    ),
+    reseed as (
+      select card_id, ahead from plan
+      where updated
+        or card_id not in (select card_id from bumped union all select card_id from kept)
+    ),
+    recomputed as (
+      ${ledgerTotals(sql, sql`array(select card_id from reseed where not ahead)`)}
+    ),
+    seeded as (
+      insert into monitoring_card_ledger (card_id, expected_balance, transactions, updated_at)
+      select s.card_id, coalesce(r.expected, 0), coalesce(r.transactions, 0), now()
+      from reseed s left join recomputed r on r.card_id = s.card_id
+      where not s.ahead
+      on conflict (card_id) do update set expected_balance = excluded.expected_balance,
+        transactions = excluded.transactions, updated_at = excluded.updated_at
+      returning card_id, expected_balance, transactions
+    ),
     dropped as (
-      delete from monitoring_card_ledger l using plan p
-      where l.card_id = p.card_id and p.reseed and p.ahead
+      delete from monitoring_card_ledger l using reseed s
+      where l.card_id = s.card_id and s.ahead
     ),
     balances as (
       select card_id, expected_balance, transactions from seeded
       union all
       select card_id, expected_balance, transactions from bumped
       union all
-      select card_id, expected_balance, transactions from plan
-      where not reseed and delta = 0 and counted = 0
+      select card_id, expected_balance, transactions from kept
     )
     select v.*, (select count(*)::int from plan where ahead) as deferred
     from (${

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { defineDetector } from "../types.ts";
 import { readChanges } from "../incremental.ts";
-import { changedIds } from "../change_feed.ts";
+import { changedCount, changedIds } from "../change_feed.ts";
 
 interface Streak {
   card_id: string;
@@ -40,11 +40,15 @@ export const consecutiveFailures = defineDetector({
     const scope = batch.firstRun
       ? ctx.sql`"timestamp" >= ${batch.since}`
       : ctx.sql`transaction_id = any(${changedIds(ctx.sql, batch.feeds.app_transaction_log)})`;
-    const [{ examined, streaks }] = await ctx.sql<{ examined: number; streaks: Streak[] }[]>`
-      with examined as (
-        select card_id, "timestamp", status from app_transaction_log where ${scope}
+    const examined = batch.firstRun
+      ? ctx.sql`(select count(*)::int from app_transaction_log where ${scope})`
+      : changedCount(ctx.sql, batch.feeds.app_transaction_log);
+    // Streaks are searched around newly examined failures only, found through the
+    // pack's partial index of failed transactions.
+    const [{ streaks, ...counted }] = await ctx.sql<{ examined: number; streaks: Streak[] }[]>`
+      with fresh as (
+        select card_id, "timestamp" from app_transaction_log where status = 'failed' and ${scope}
       ),
-      fresh as (select card_id, "timestamp" from examined where status = 'failed'),
       span as (
         select card_id, min("timestamp") - ${window}::interval as lo,
           max("timestamp") + ${window}::interval as hi
@@ -77,11 +81,11 @@ export const consecutiveFailures = defineDetector({
         where o.status = 'failed'
         group by o.card_id, o.run
       )
-      select (select count(*)::int from examined) as examined,
+      select ${examined} as examined,
         coalesce((select jsonb_agg(to_jsonb(s) order by s.last_at) from streaks s), '[]'::jsonb)
           as streaks`;
     return {
-      rowsExamined: examined,
+      rowsExamined: counted.examined,
       watermark,
       findings: streaks.map((streak) => ({
         fingerprint: `card:${streak.card_id}`,

