@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createTestDatabase } from "./_helpers/database.ts";
+import { connect } from "../src/db/client.ts";
 import type { TestDatabase } from "./_helpers/database.ts";
 import { createPlatformTables } from "./fixtures/platform_tables.ts";
 import { ago, insertScans, insertTransactions, setCards } from "./_helpers/festival_data.ts";
@@ -114,6 +115,31 @@ Deno.test("a row whose transaction commits after a cycle ran is still examined b
     const events = await openEvents(db.sql, "balance_deduction_on_failure");
     assert.deepEqual(events.map((e) => e.card_id), ["SLOW"]);
   } finally {
+    await db.drop();
+  }
+});
+
+Deno.test("a steady-state run reads its feeds in the statement that opens it, not in one of its own", async () => {
+  const db = await festivalDatabase();
+  const statements: string[] = [];
+  const counted = connect(db.url, { max: 2, onStatement: (text) => statements.push(text) });
+  try {
+    await cycle(counted, { tier: "critical" });
+    await insertTransactions(db.sql, [
+      { card: "P1", type: "bar_order", status: "failed", amount: 4, previous: 9, next: 5 },
+    ]);
+    statements.length = 0;
+    const summary = await cycle(counted, {
+      tier: "critical",
+      detectors: ["balance_deduction_on_failure"],
+    });
+    assert.equal(outcomeOf(summary, "balance_deduction_on_failure").rows_examined, 1);
+    assert.equal(outcomeOf(summary, "balance_deduction_on_failure").new_events, 1);
+    const feedReads = statements.filter((text) => text.includes("monitoring_changes c"));
+    assert.equal(feedReads.length, 1, "one feed read, inside the opening statement");
+    assert.match(feedReads[0], /set_config\('statement_timeout'/);
+  } finally {
+    await counted.end();
     await db.drop();
   }
 });

@@ -23,7 +23,8 @@ import {
 } from "../breaker/circuit_breaker.ts";
 import type { BreakerPermit, BreakerSettings, BreakerState } from "../breaker/circuit_breaker.ts";
 import { recordFindings } from "../events/record_findings.ts";
-import { snapshotHorizon } from "../detectors/change_feed.ts";
+import { prefetchFeeds, snapshotHorizon } from "../detectors/change_feed.ts";
+import type { PrefetchedFeeds } from "../detectors/change_feed.ts";
 import type { EventChange } from "../events/event_schema.ts";
 import { acquireLeases, leaseKeeper, releaseLeases } from "./lease.ts";
 import { runInLanes } from "./lanes.ts";
@@ -460,7 +461,7 @@ async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<De
     });
   }
 
-  const { detector_timeout_ms } = config.get(cycleConfig);
+  const { detector_timeout_ms, change_batch_size } = config.get(cycleConfig);
   const controller = new AbortController();
   const timer = setTimeout(
     () => controller.abort(new Error(`timed out after ${detector_timeout_ms} ms`)),
@@ -469,10 +470,17 @@ async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<De
   const started = performance.now();
   try {
     const result = await sql.begin(async (tx) => {
-      const [row] = await tx<{ position: Record<string, unknown> | null }[]>`
+      // One statement opens the run: its timeout, its watermark, and the reads of the
+      // change feeds that watermark names, so a detector starts with them.
+      const [row] = await tx<
+        { position: Record<string, unknown> | null; prefetched: PrefetchedFeeds | null }[]
+      >`
+        with stored as (
+          select position from monitoring_watermarks where detector_id = ${watermarkKey(run)}
+        )
         select set_config('statement_timeout', ${String(detector_timeout_ms)}, true),
-          (select position from monitoring_watermarks where detector_id = ${watermarkKey(run)})
-            as position`;
+          (select position from stored) as position,
+          ${prefetchFeeds(tx, tx`(select position from stored)`, change_batch_size)} as prefetched`;
       const result = await abortable(
         detector.run({
           sql: tx,
@@ -488,6 +496,7 @@ async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<De
           dryRun,
           env: deps.env,
           horizon: () => sharedHorizon(state, tx),
+          prefetched: row?.prefetched,
         }),
         controller.signal,
       );

@@ -15,6 +15,8 @@ export interface ConnectOptions {
   connectTimeoutSeconds?: number;
   /** Application name shown in `pg_stat_activity`. */
   applicationName?: string;
+  /** Called with the text of every statement sent (tests count round trips with it). */
+  onStatement?: (text: string) => void;
 }
 
 /**
@@ -36,6 +38,7 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
     connect_timeout: options.connectTimeoutSeconds ?? 5,
     idle_timeout: 30,
     onnotice: () => {},
+    debug: options.onStatement && ((_connection, text) => options.onStatement!(text)),
     connection: { application_name: options.applicationName ?? "monitoring" },
     types: {
       // numeric and bigint arrive as strings by default; counts and amounts here fit in a double.

@@ -51,7 +51,13 @@ export function feedsOf(watermark: Record<string, unknown> | null): Record<strin
  * horizon errs towards waiting, never towards skipping a row.
  */
 export async function snapshotHorizon(sql: Tx): Promise<string> {
-  const [row] = await sql<{ horizon: string }[]>`
+  const [row] = await sql<{ horizon: string }[]>`select (${horizonQuery(sql)})::text as horizon`;
+  return row.horizon;
+}
+
+/** The horizon (see {@linkcode snapshotHorizon}) as a scalar subquery of type xid8. */
+function horizonQuery(sql: Tx): Fragment {
+  return sql`
     with snap as (select pg_current_snapshot() as s),
     -- The functions under pg_stat_activity and pg_prepared_xacts, not the views: the
     -- views' joins made planning this statement (every detector, every cycle, no
@@ -68,8 +74,7 @@ export async function snapshotHorizon(sql: Tx): Promise<string> {
         -- xid8 carries an epoch; the 32-bit ids of pg_stat_activity are its low bits.
         where (x::text::numeric % 4294967296)::text not in (select xid from elsewhere)),
       (select pg_snapshot_xmax(s) from snap)
-    )::text as horizon`;
-  return row.horizon;
+    )`;
 }
 
 /** The starting position for a first run: the horizon, so older rows are left to backfill. */
@@ -77,11 +82,59 @@ export function positionAt(horizon: string): FeedPosition {
   return { xid: horizon, id: "0" };
 }
 
+/** Where one feed's read ends: its last change read and how many were read. */
+interface FeedEnd {
+  tbl: string;
+  xid: string | null;
+  id: string | null;
+  n: number;
+}
+
+/**
+ * Where each feed of `feeds` (a subquery with columns tbl, xid, id: a table and its
+ * position) ends after at most `limit` changes from transactions below `horizon`
+ * (an xid8 expression), in (xid, change id) order. A subquery with one row per
+ * feed, columns tbl, xid, id (text; null when nothing was read) and n (changes
+ * read): the changes themselves stay in Postgres.
+ */
+function feedEnds(sql: Tx, feeds: Fragment, horizon: Fragment, limit: number): Fragment {
+  return sql`
+    select f.tbl, last.txid::text as xid, last.change_id::text as id, coalesce(last.n, 0)::int as n
+    from (${feeds}) f
+    left join lateral (
+      select page.txid, page.change_id, count(*) over () as n
+      from (
+        select c.txid, c.change_id from monitoring_changes c
+        where c.source_table = f.tbl and (c.txid, c.change_id) > (f.xid, f.id)
+          and c.txid < ${horizon}
+        order by c.txid, c.change_id
+        limit ${limit}
+      ) page
+      order by page.txid desc, page.change_id desc
+      limit 1
+    ) last on true`;
+}
+
+/** The read a feed end describes. A feed with nothing new jumps to the horizon. */
+function readOf(end: FeedEnd, from: FeedPosition, horizon: string, limit: number): FeedRead {
+  if (end.n === 0) {
+    const xid = BigInt(horizon) > BigInt(from.xid) ? horizon : from.xid;
+    const to = xid === from.xid ? from : { xid, id: "0" };
+    return { table: end.tbl, from, to, changes: 0, more: false };
+  }
+  return {
+    table: end.tbl,
+    from,
+    to: { xid: end.xid!, id: end.id! },
+    changes: end.n,
+    more: end.n === limit,
+  };
+}
+
 /**
  * Reads how far each of `tables`' feeds goes after its position, from transactions
- * below `horizon`, at most `limit` changes per table in (xid, change id) order: one
- * statement for every table, returning one row each, not the changes themselves.
- * A feed with nothing new jumps to the horizon, so its next read starts there.
+ * below `horizon`, at most `limit` changes per table: one statement for every
+ * table, returning one row each, not the changes themselves.
  */
 export async function readFeeds(
   sql: Tx,
@@ -93,37 +146,60 @@ export async function readFeeds(
   },
 ): Promise<FeedRead[]> {
   const { tables, positions, horizon, limit } = options;
-  const rows = await sql<{ tbl: string; xid: string | null; id: string | null; n: number }[]>`
-    select f.tbl, last.txid::text as xid, last.change_id::text as id, coalesce(last.n, 0)::int as n
-    from unnest(${tables as string[]}::text[], ${tables.map((t) => positions[t].xid)}::xid8[],
-      ${tables.map((t) => positions[t].id)}::bigint[]) as f(tbl, xid, id)
-    left join lateral (
-      select page.txid, page.change_id, count(*) over () as n
-      from (
-        select c.txid, c.change_id from monitoring_changes c
-        where c.source_table = f.tbl and (c.txid, c.change_id) > (f.xid, f.id)
-          and c.txid < ${horizon}::xid8
-        order by c.txid, c.change_id
-        limit ${limit}
-      ) page
-      order by page.txid desc, page.change_id desc
-      limit 1
-    ) last on true`;
-  return rows.map((row) => {
-    const from = positions[row.tbl];
-    if (row.n === 0) {
-      const xid = BigInt(horizon) > BigInt(from.xid) ? horizon : from.xid;
-      const to = xid === from.xid ? from : { xid, id: "0" };
-      return { table: row.tbl, from, to, changes: 0, more: false };
-    }
-    return {
-      table: row.tbl,
-      from,
-      to: { xid: row.xid!, id: row.id! },
-      changes: row.n,
-      more: row.n === limit,
-    };
-  });
+  const feeds = sql`
+    select * from unnest(${tables as string[]}::text[],
+      ${tables.map((t) => positions[t].xid)}::xid8[],
+      ${tables.map((t) => positions[t].id)}::bigint[]) as f(tbl, xid, id)`;
+  const ends = await sql<FeedEnd[]>`${feedEnds(sql, feeds, sql`${horizon}::xid8`, limit)}`;
+  return ends.map((end) => readOf(end, positions[end.tbl], horizon, limit));
+}
+
+/**
+ * The reads of every feed of a stored watermark, taken in the statement that
+ * reads the watermark (the cycle runner's first statement of each detector), so a
+ * detector starts with its feeds read instead of spending a statement on it. A
+ * jsonb subquery over `watermark` (the stored position), with its own horizon;
+ * null without feeds. Turn it into reads with {@linkcode prefetchedReads}.
+ */
+export function prefetchFeeds(sql: Tx, watermark: Fragment, limit: number): Fragment {
+  const feeds = sql`
+    select feed.key as tbl, (feed.value ->> 'xid')::xid8 as xid, (feed.value ->> 'id')::bigint as id
+    from jsonb_each(${watermark} -> 'feeds') as feed
+    where jsonb_typeof(feed.value) = 'object'`;
+  return sql`(
+    select jsonb_build_object('horizon', h.horizon::text, 'limit', ${limit}::int,
+      'ends', (select coalesce(jsonb_agg(to_jsonb(e)), '[]'::jsonb)
+        from (${feedEnds(sql, feeds, sql`h.horizon`, limit)}) e))
+    from (select (${horizonQuery(sql)}) as horizon) h
+    where jsonb_typeof(${watermark} -> 'feeds') = 'object'
+  )`;
+}
+
+/** Feeds read ahead of a detector's run (see {@linkcode prefetchFeeds}). */
+export interface PrefetchedFeeds {
+  horizon: string;
+  limit: number;
+  ends: FeedEnd[];
+}
+
+/**
+ * The prefetched reads of `tables` from `positions`, or null when some table was
+ * not prefetched (a feed new to the watermark) or the batch limit differs: the
+ * caller then reads them itself.
+ */
+export function prefetchedReads(
+  prefetched: PrefetchedFeeds | null | undefined,
+  options: { tables: readonly string[]; positions: Record<string, FeedPosition>; limit: number },
+): FeedRead[] | null {
+  if (!prefetched || prefetched.limit !== options.limit) return null;
+  const byTable = new Map(prefetched.ends.map((end) => [end.tbl, end]));
+  const reads: FeedRead[] = [];
+  for (const table of options.tables) {
+    const end = byTable.get(table);
+    if (!end) return null;
+    reads.push(readOf(end, options.positions[table], prefetched.horizon, options.limit));
+  }
+  return reads;
 }
 
 /** The feed rows of a read, as a SQL condition over `monitoring_changes`. */

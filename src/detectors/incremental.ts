@@ -1,5 +1,5 @@
 import type { DetectorContext } from "./types.ts";
-import { feedsOf, positionAt, readFeeds, snapshotHorizon } from "./change_feed.ts";
+import { feedsOf, positionAt, prefetchedReads, readFeeds, snapshotHorizon } from "./change_feed.ts";
 import type { FeedPosition, FeedRead, FeedWatermark } from "./change_feed.ts";
 import { cycleConfig } from "../config/core_config.ts";
 
@@ -37,6 +37,9 @@ export async function readChanges(
 ): Promise<ChangeBatch> {
   const { backfill_hours, change_batch_size } = ctx.runtime.get(cycleConfig);
   const stored = feedsOf(ctx.watermark);
+  const prefetched = tables.every((table) => stored[table]) &&
+    prefetchedReads(ctx.prefetched, { tables, positions: stored, limit: change_batch_size });
+  if (prefetched) return batchOf(prefetched);
   const horizon = await (ctx.horizon?.() ?? snapshotHorizon(ctx.sql));
   if (tables.some((table) => !stored[table])) {
     const feeds: Record<string, FeedPosition> = {};
@@ -47,12 +50,12 @@ export async function readChanges(
       watermark: { feeds },
     };
   }
-  const reads = await readFeeds(ctx.sql, {
-    tables,
-    positions: stored,
-    horizon,
-    limit: change_batch_size,
-  });
+  return batchOf(
+    await readFeeds(ctx.sql, { tables, positions: stored, horizon, limit: change_batch_size }),
+  );
+}
+
+function batchOf(reads: FeedRead[]): ChangeBatch {
   return {
     firstRun: false,
     feeds: Object.fromEntries(reads.map((read) => [read.table, read])),

@@ -1,3 +1,4 @@
+import type { PrefetchedFeeds } from "./change_feed.ts";
 import { z } from "zod";
 import type { Tx } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
@@ -81,6 +82,12 @@ export interface DetectorContext<C = unknown> {
    * by the first detector that asks. Without it, callers compute their own.
    */
   horizon?(): Promise<string>;
+  /**
+   * This run's change-feed reads, taken by the runner in the statement that read the
+   * watermark (`prefetchFeeds`); `readChanges` uses them instead of a statement of
+   * its own. Null without stored feeds.
+   */
+  prefetched?: PrefetchedFeeds | null;
 }
 
 /** A detector: one rule over one pack's data. */
