@@ -30,6 +30,7 @@ import { acquireLeases, leaseKeeper, releaseLeases } from "./lease.ts";
 import { runInLanes } from "./lanes.ts";
 import type { LeaseHolder } from "./lease.ts";
 import { planCycle } from "./cycle_plan.ts";
+import { transaction } from "../db/transaction.ts";
 import type { CycleRequest, PlannedRun } from "./cycle_plan.ts";
 import { cycleRequestSchema } from "./cycle_plan.ts";
 import { recordCycleEnd, recordCycleStart, recordRuns } from "./cycle_record.ts";
@@ -469,7 +470,7 @@ async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<De
   );
   const started = performance.now();
   try {
-    const result = await sql.begin(async (tx) => {
+    const result = await transaction(sql, async (tx) => {
       // One statement opens the run: its timeout, its watermark, and the reads of the
       // change feeds that watermark names, so a detector starts with them.
       const [row] = await tx<
