@@ -470,7 +470,7 @@ async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<De
   );
   const started = performance.now();
   try {
-    const result = await transaction(sql, async (tx) => {
+    const result = await transaction(sql, async (tx, withCommit) => {
       // One statement opens the run: its timeout, its watermark, and the reads of the
       // change feeds that watermark names, so a detector starts with them.
       const [row] = await tx<
@@ -503,14 +503,16 @@ async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<De
       );
       if (dryRun) throw new DryRunRollback(result);
       const written = await recordFindings(tx, detector, result, input.now);
-      if (result.watermark) {
-        await tx`
-          insert into monitoring_watermarks (detector_id, position, updated_at)
-          values (${watermarkKey(run)}, ${tx.json(result.watermark as never)}, now())
-          on conflict (detector_id) do update set position = excluded.position, updated_at = now()`;
-      }
       if (written.changes.length > 0 && deps.hooks?.onEventChanges) {
         await deps.hooks.onEventChanges(tx, written.changes, detector, config);
+      }
+      if (result.watermark) {
+        // The last statement travels with COMMIT: a watermark that fails to store
+        // rolls the run back, and its rows are examined again next cycle.
+        withCommit(tx`
+          insert into monitoring_watermarks (detector_id, position, updated_at)
+          values (${watermarkKey(run)}, ${tx.json(result.watermark as never)}, now())
+          on conflict (detector_id) do update set position = excluded.position, updated_at = now()`);
       }
       return { result, written };
     }).catch((error) => {
