@@ -151,6 +151,8 @@ interface CycleState {
   runs: PendingRun[];
   /** The change feed's horizon, once a detector has asked for it (see `sharedHorizon`). */
   horizon?: Promise<string>;
+  /** The same horizon once known, for statements that take it as a value. */
+  knownHorizon?: string;
 }
 
 /**
@@ -481,7 +483,14 @@ async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<De
         )
         select set_config('statement_timeout', ${String(detector_timeout_ms)}, true),
           (select position from stored) as position,
-          ${prefetchFeeds(tx, tx`(select position from stored)`, change_batch_size)} as prefetched`;
+          ${
+        prefetchFeeds(tx, tx`(select position from stored)`, {
+          limit: change_batch_size,
+          horizon: state.knownHorizon,
+        })
+      } as prefetched`;
+      // The first horizon taken in a cycle serves every later detector of it.
+      if (row?.prefetched && !state.horizon) shareHorizon(state, row.prefetched.horizon);
       const result = await abortable(
         detector.run({
           sql: tx,
@@ -586,13 +595,21 @@ function sharedHorizon(state: CycleState, tx: Tx): Promise<string> {
   if (!state.horizon) {
     const own = snapshotHorizon(tx);
     state.horizon = own;
-    own.catch(() => {
+    own.then((horizon) => {
+      if (state.horizon === own) state.knownHorizon = horizon;
+    }, () => {
       if (state.horizon === own) state.horizon = undefined;
     });
     return own;
   }
   // Another detector's computation failed with its transaction: take one in ours.
   return state.horizon.catch(() => sharedHorizon(state, tx));
+}
+
+/** Shares a horizon a detector's opening statement took (see `sharedHorizon`). */
+function shareHorizon(state: CycleState, horizon: string): void {
+  state.horizon = Promise.resolve(horizon);
+  state.knownHorizon = horizon;
 }
 
 /** Sweeps keep no position; incremental runs share one per detector. */

@@ -158,10 +158,16 @@ export async function readFeeds(
  * The reads of every feed of a stored watermark, taken in the statement that
  * reads the watermark (the cycle runner's first statement of each detector), so a
  * detector starts with its feeds read instead of spending a statement on it. A
- * jsonb subquery over `watermark` (the stored position), with its own horizon;
- * null without feeds. Turn it into reads with {@linkcode prefetchedReads}.
+ * jsonb subquery over `watermark` (the stored position), up to `horizon` when one
+ * is known, else a horizon of its own; null without feeds. Turn it into reads
+ * with {@linkcode prefetchedReads}.
  */
-export function prefetchFeeds(sql: Tx, watermark: Fragment, limit: number): Fragment {
+export function prefetchFeeds(
+  sql: Tx,
+  watermark: Fragment,
+  options: { limit: number; horizon?: string },
+): Fragment {
+  const { limit, horizon } = options;
   const feeds = sql`
     select feed.key as tbl, (feed.value ->> 'xid')::xid8 as xid, (feed.value ->> 'id')::bigint as id
     from jsonb_each(${watermark} -> 'feeds') as feed
@@ -170,7 +176,7 @@ export function prefetchFeeds(sql: Tx, watermark: Fragment, limit: number): Frag
     select jsonb_build_object('horizon', h.horizon::text, 'limit', ${limit}::int,
       'ends', (select coalesce(jsonb_agg(to_jsonb(e)), '[]'::jsonb)
         from (${feedEnds(sql, feeds, sql`h.horizon`, limit)}) e))
-    from (select (${horizonQuery(sql)}) as horizon) h
+    from (select ${horizon ? sql`${horizon}::xid8` : sql`(${horizonQuery(sql)})`} as horizon) h
     where jsonb_typeof(${watermark} -> 'feeds') = 'object'
   )`;
 }
