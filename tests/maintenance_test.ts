@@ -64,6 +64,13 @@ Deno.test("retention_cleanup deletes only closed events past their retention and
       insert into monitoring_detector_runs (cycle_id, tier, detector_id, pack, status, started_at)
       values (${crypto.randomUUID()}, 'critical', 'x', 'festival', 'ok', now() - interval '8 days'),
              (${crypto.randomUUID()}, 'critical', 'x', 'festival', 'ok', now() - interval '1 day')`;
+    // Silences: one that ended 40 days ago goes with the alerts of its time; one that
+    // ended yesterday and one still running stay.
+    await sql`
+      insert into alert_silences (matchers, starts_at, ends_at, created_by, comment) values
+        ('["pack=festival"]', now() - interval '41 days', now() - interval '40 days', 'ops', 'old'),
+        ('["pack=festival"]', now() - interval '2 days', now() - interval '1 day', 'ops', 'recent'),
+        ('["pack=festival"]', now() - interval '1 hour', now() + interval '1 hour', 'ops', 'live')`;
     await setRetention(sql, {
       events_days: 30,
       alerts_days: 30,
@@ -81,8 +88,12 @@ Deno.test("retention_cleanup deletes only closed events past their retention and
     assert.equal(report.snapshots.deleted, 1);
     assert.equal(report.cycles.deleted, 1);
     assert.equal(report.detector_runs.deleted, 1);
+    assert.equal(report.silences.deleted, 1);
     assert.equal(report.events.more, false);
-    assert.equal(outcome.rows_examined, 6);
+    assert.equal(outcome.rows_examined, 7);
+    const silences = await sql<{ comment: string }[]>`
+      select comment from alert_silences order by silence_id`;
+    assert.deepEqual(silences.map((row) => row.comment), ["recent", "live"]);
 
     const events = await sql<{ event_id: number }[]>`
       select event_id from monitoring_events order by event_id`;

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { defineDetector } from "../types.ts";
 import { retentionConfig } from "../../config/core_config.ts";
+import type { Tx } from "../../db/client.ts";
 
 /** What `cleanup_monitoring_data(jsonb)` reports for one table. */
 const tableReportSchema = z.object({
@@ -14,7 +15,8 @@ const cleanupReportSchema = z.record(z.string(), tableReportSchema);
 /**
  * Deletes history past its retention through `cleanup_monitoring_data(jsonb)`:
  * resolved and false-positive events, snapshots, detector runs, cycles, sent alerts
- * and change-feed rows every detector has read. Live events are never deleted.
+ * and change-feed rows every detector has read; then silences that ended longer ago
+ * than alerts are kept. Live events are never deleted.
  * Work per run is bounded (`batch_size` x `max_batches` per table) so the run stays
  * within its statement timeout; a table with more to delete says `more: true`.
  */
@@ -32,6 +34,7 @@ export const retentionCleanup = defineDetector({
     const [row] = await ctx.sql<{ report: unknown }[]>`
       select cleanup_monitoring_data(${ctx.sql.json(retention)}::jsonb) as report`;
     const report = cleanupReportSchema.parse(row.report);
+    report.silences = await purgeSilences(ctx.sql, retention);
     const deleted = Object.values(report).reduce((sum, table) => sum + table.deleted, 0);
     ctx.log.info("retention cleanup", {
       deleted: Object.fromEntries(Object.entries(report).map(([t, r]) => [t, r.deleted])),
@@ -40,6 +43,26 @@ export const retentionCleanup = defineDetector({
     return { findings: [], rowsExamined: deleted, report: { retention, ...report } };
   },
 });
+
+/**
+ * Deletes silences that ended more than `alerts_days` ago: they explain why the
+ * alerts of that time were suppressed, and go with them. One bounded statement.
+ */
+async function purgeSilences(
+  sql: Tx,
+  retention: z.infer<typeof retentionConfig.schema>,
+): Promise<z.infer<typeof tableReportSchema>> {
+  const cutoff = new Date(Date.now() - retention.alerts_days * 86_400_000);
+  const deleted = await sql`
+    delete from alert_silences where silence_id in (
+      select silence_id from alert_silences where ends_at < ${cutoff}
+      order by ends_at limit ${retention.batch_size})`;
+  return {
+    deleted: deleted.count,
+    older_than: cutoff.toISOString(),
+    more: deleted.count === retention.batch_size,
+  };
+}
 
 /** The monitoring tables whose planner statistics maintenance keeps current. */
 export const ANALYZED_TABLES = [
