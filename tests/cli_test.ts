@@ -108,7 +108,7 @@ Deno.test("deno task monitor, command by command, against the dev server", async
         assert.match(maintenance.out, /retention_cleanup\s+maintenance\s+incremental\s+ok/);
         assert.match(
           maintenance.out,
-          /retention_cleanup: deleted alerts 0, changes \d+, cycles 0, detector_runs 0, events 0, snapshots 0/,
+          /retention_cleanup: deleted alerts 0, changes \d+, cycles 0, detector_runs 0, events 0, silences 0, snapshots 0/,
         );
         assert.match(maintenance.out, /refresh_views: .*monitoring_events/);
       },
