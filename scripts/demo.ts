@@ -75,7 +75,9 @@ const server = await startDevServer({
 console.log(`Serving ${server.functionsUrl}; generating traffic and running cycles...`);
 // The sink has no rate limit to respect.
 await server.sql`
-  update monitoring_config set value = jsonb_set(value, '{delivery,slack_min_interval_ms}', '0')
+  update monitoring_config
+  set value = jsonb_set(value, '{delivery}', coalesce(value -> 'delivery', '{}') ||
+    '{"slack_min_interval_ms": 0, "pagerduty_min_interval_ms": 0}')
   where key = 'alerts'`;
 
 let ok = false;

@@ -21,6 +21,7 @@ async function setupWorld(delivery: Record<string, unknown> = {}) {
   await setAlertsConfig(db.sql, {
     delivery: {
       slack_min_interval_ms: 0,
+      pagerduty_min_interval_ms: 0,
       send_timeout_ms: 300,
       backoff_base_seconds: 10,
       ...delivery,
@@ -271,32 +272,51 @@ Deno.test("a permanent 4xx fails at once; repeated failures open the channel's b
   }
 });
 
-Deno.test("Slack sends are spaced by slack_min_interval_ms per webhook", async () => {
-  const db = await createTestDatabase();
-  const slack = startReceiver({ status: 200, body: "ok" });
-  try {
-    await setAlertsConfig(db.sql, { delivery: { slack_min_interval_ms: 300 } });
-    const env = { SLACK_WEBHOOK_URL: `${slack.url}/hook` };
-    const clock = manualClock();
-    const events = [];
-    for (let i = 0; i < 3; i++) {
-      events.push(
-        await insertEvent(db.sql, { severity: "HIGH", detector: `d${i}`, card_id: `S${i}` }),
-      );
-    }
-    await announce(db.sql, events.map((event) => ({ kind: "opened", event })), {
-      env,
-      now: clock.now(),
+Deno.test("Slack and PagerDuty sends are spaced by their *_min_interval_ms", async (t) => {
+  for (
+    const [channel, env, setting] of [
+      ["slack", "SLACK_WEBHOOK_URL", "slack_min_interval_ms"],
+      ["pagerduty", "PAGERDUTY_EVENTS_URL", "pagerduty_min_interval_ms"],
+    ] as const
+  ) {
+    await t.step(channel, async () => {
+      const db = await createTestDatabase();
+      const receiver = channel === "slack"
+        ? startReceiver({ status: 200, body: "ok" })
+        : startReceiver({ status: 202, body: '{"status":"success"}' });
+      try {
+        await setAlertsConfig(db.sql, {
+          delivery: { slack_min_interval_ms: 0, pagerduty_min_interval_ms: 0, [setting]: 300 },
+        });
+        const vars: Record<string, string> = { [env]: `${receiver.url}/hook` };
+        if (channel === "pagerduty") vars.PAGERDUTY_ROUTING_KEY = "R0UTINGKEY";
+        const clock = manualClock();
+        const events = [];
+        for (let i = 0; i < 3; i++) {
+          events.push(
+            await insertEvent(db.sql, {
+              severity: "CRITICAL",
+              detector: `d${i}`,
+              card_id: `S${i}`,
+            }),
+          );
+        }
+        await announce(db.sql, events.map((event) => ({ kind: "opened", event })), {
+          env: vars,
+          now: clock.now(),
+        });
+        clock.advance(30);
+        assert.equal((await deliverDueAlerts(db.sql, { env: vars, now: clock.now })).sent, 3);
+        const times = receiver.requests.map((request) => request.at.getTime());
+        assert.equal(times.length, 3);
+        for (let i = 1; i < times.length; i++) {
+          assert.ok(times[i] - times[i - 1] >= 250, `gap ${times[i] - times[i - 1]} ms`);
+        }
+      } finally {
+        await receiver.close();
+        await db.drop();
+      }
     });
-    clock.advance(30);
-    assert.equal((await deliverDueAlerts(db.sql, { env, now: clock.now })).sent, 3);
-    const times = slack.requests.map((request) => request.at.getTime());
-    for (let i = 1; i < times.length; i++) {
-      assert.ok(times[i] - times[i - 1] >= 250, `gap ${times[i] - times[i - 1]} ms`);
-    }
-  } finally {
-    await slack.close();
-    await db.drop();
   }
 });
 

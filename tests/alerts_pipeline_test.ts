@@ -22,7 +22,9 @@ import { createSilence, expireSilence, listSilences } from "../src/alerts/silenc
 import { channelStatusSection } from "../src/alerts/channel_status.ts";
 import type { MonitoringEvent } from "../src/events/event_schema.ts";
 
-const FAST = { delivery: { slack_min_interval_ms: 0, send_timeout_ms: 2000 } };
+const FAST = {
+  delivery: { slack_min_interval_ms: 0, pagerduty_min_interval_ms: 0, send_timeout_ms: 2000 },
+};
 
 /** A database, receivers for Slack and PagerDuty, and the env pointing at them. */
 async function world(channels: ("slack" | "pagerduty" | "webhook")[] = ["slack"]) {

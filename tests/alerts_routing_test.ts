@@ -121,4 +121,5 @@ Deno.test("alertsConfig rejects a bad matcher or receiver, naming the field", ()
   const defaults = alertsConfig.schema.parse({});
   assert.deepEqual(defaults.route, DEFAULT_ROUTE);
   assert.equal(defaults.delivery.slack_min_interval_ms, 1000);
+  assert.equal(defaults.delivery.pagerduty_min_interval_ms, 500);
 });

@@ -117,6 +117,11 @@ export const alertsConfig = defineConfig(
       max_attempts: z.number().int().min(1).max(100).default(12),
       /** Minimum gap between two Slack messages (Slack allows about one a second per webhook). */
       slack_min_interval_ms: z.number().int().min(0).max(60_000).default(1000),
+      /**
+       * Minimum gap between two PagerDuty events: its Events API takes about 120 a
+       * minute per routing key and answers 429 past that.
+       */
+      pagerduty_min_interval_ms: z.number().int().min(0).max(60_000).default(500),
     }).strict().prefault({}),
   }),
 );

@@ -128,7 +128,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * retried with exponential backoff and jitter (or after a 429's Retry-After) until
  * `max_attempts`; a permanent 4xx fails at once. Each channel has a breaker
  * (`channel:<name>`) that every failure but 429 feeds; an open breaker leaves
- * that channel's rows for a later run. Slack sends are paced per webhook.
+ * that channel's rows for a later run. Slack and PagerDuty sends are paced across
+ * every isolate (`*_min_interval_ms`), below what each receiver rate-limits.
  *
  * @returns counts of what happened, for the cycle summary and logs.
  */
@@ -202,8 +203,9 @@ export async function deliverDueAlerts(
         if (kept.length === 0) continue;
         notification.alerts = kept;
       }
-      if (notification.channel === "slack" && delivery.slack_min_interval_ms > 0) {
-        const slot = await reserveSendSlot(sql, "slack", delivery.slack_min_interval_ms);
+      const interval = minIntervalOf(notification.channel, delivery);
+      if (interval > 0) {
+        const slot = await reserveSendSlot(sql, notification.channel, interval);
         const wait = slot.getTime() - Date.now();
         if (wait > 0) await sleep(wait);
       }
@@ -240,6 +242,13 @@ export async function deliverDueAlerts(
   }
   if (summary.claimed > 0 || summary.escalated > 0) log.info("alerts delivered", { ...summary });
   return summary;
+}
+
+/** The gap a channel keeps between two sends; 0 sends at once. */
+function minIntervalOf(channel: ChannelName, delivery: AlertsSettings["delivery"]): number {
+  if (channel === "slack") return delivery.slack_min_interval_ms;
+  if (channel === "pagerduty") return delivery.pagerduty_min_interval_ms;
+  return 0;
 }
 
 /** What the per-delivery steps of one run share. */
