@@ -1,4 +1,5 @@
 import type { Sql, Tx } from "../db/client.ts";
+import { transaction } from "../db/transaction.ts";
 import type { Logger } from "../log/logger.ts";
 import { errorMessage } from "../log/logger.ts";
 import type {
@@ -27,10 +28,9 @@ import { prefetchFeeds, snapshotHorizon } from "../detectors/change_feed.ts";
 import type { PrefetchedFeeds } from "../detectors/change_feed.ts";
 import type { EventChange } from "../events/event_schema.ts";
 import { acquireLeases, leaseKeeper, releaseLeases } from "./lease.ts";
-import { runInLanes } from "./lanes.ts";
 import type { LeaseHolder } from "./lease.ts";
+import { runInLanes } from "./lanes.ts";
 import { planCycle } from "./cycle_plan.ts";
-import { transaction } from "../db/transaction.ts";
 import type { CycleRequest, PlannedRun } from "./cycle_plan.ts";
 import { cycleRequestSchema } from "./cycle_plan.ts";
 import { recordCycleEnd, recordCycleStart, recordRuns } from "./cycle_record.ts";

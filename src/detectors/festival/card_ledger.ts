@@ -1,6 +1,5 @@
 import type { Fragment, Tx } from "../../db/client.ts";
 import type { FeedPosition } from "../change_feed.ts";
-
 import type { CardBalance } from "./expected_balance.ts";
 import { ledgerContribution, ledgerTotals } from "./expected_balance.ts";
 
