@@ -128,7 +128,7 @@ async function intake(
   sources: readonly ReceiptSource[],
   state: ReceiptWatermark,
 ): Promise<number> {
-  const horizon = await snapshotHorizon(ctx.sql);
+  const horizon = await (ctx.horizon?.() ?? snapshotHorizon(ctx.sql));
   const backfillHours = ctx.config.backfill_hours ?? ctx.runtime.get(cycleConfig).backfill_hours;
   let read = 0;
   for (const source of sources) {
