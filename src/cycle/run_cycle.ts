@@ -239,9 +239,9 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
   }).then(() => null, (error: unknown) => error);
 
   // Detectors run side by side, each in its own transaction on its own connection,
-  // up to the pool's size: a cycle takes about as long as its slowest detector
-  // rather than the sum of them. One clock for the whole cycle, so detectors that
-  // run at once stamp and group their events alike.
+  // up to the pool's size, so a cycle no longer costs the sum of its detectors. One
+  // clock for the whole cycle, so detectors that run at once stamp and group their
+  // events alike.
   const lanes = Math.min(cycleSettings.parallel_detectors, sql.options.max);
   const detectorNow = now();
   const slots: (DetectorOutcome | undefined)[] = [];
