@@ -1,7 +1,16 @@
 import type { DetectorContext } from "./types.ts";
-import { feedsOf, positionAt, prefetchedReads, readFeeds, snapshotHorizon } from "./change_feed.ts";
+import {
+  changedCount,
+  changedIds,
+  feedsOf,
+  positionAt,
+  prefetchedReads,
+  readFeeds,
+  snapshotHorizon,
+} from "./change_feed.ts";
 import type { FeedPosition, FeedRead, FeedWatermark } from "./change_feed.ts";
 import { cycleConfig } from "../config/core_config.ts";
+import type { Fragment, Tx } from "../db/client.ts";
 
 /** What a detector reads this run from one or more tables' change feeds. */
 export type ChangeBatch =
@@ -62,5 +71,26 @@ function batchOf(reads: FeedRead[]): ChangeBatch {
     changes: reads.reduce((n, read) => n + read.changes, 0),
     watermark: { feeds: Object.fromEntries(reads.map((read) => [read.table, read.to])) },
     more: reads.some((read) => read.more),
+  };
+}
+
+/**
+ * The rows of `source` a run examines: a condition on the table (its keys read from
+ * the feed, found by primary key; on a first run, the backfill window by time) and
+ * a subquery counting them.
+ */
+export function examinedRows(
+  sql: Tx,
+  batch: ChangeBatch,
+  source: { table: string; key: string; time: string },
+): { where: Fragment; count: Fragment } {
+  if (batch.firstRun) {
+    const where = sql`${sql(source.time)} >= ${batch.since}`;
+    return { where, count: sql`(select count(*)::int from ${sql(source.table)} where ${where})` };
+  }
+  const read = batch.feeds[source.table];
+  return {
+    where: sql`${sql(source.key)} = any(${changedIds(sql, read)})`,
+    count: changedCount(sql, read),
   };
 }

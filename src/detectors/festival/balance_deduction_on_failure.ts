@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { defineDetector } from "../types.ts";
-import { readChanges } from "../incremental.ts";
-import { changedCount, changedIds } from "../change_feed.ts";
+import { examinedRows, readChanges } from "../incremental.ts";
+import { TRANSACTIONS } from "./sources.ts";
 
 interface Deduction {
   transaction_id: string;
@@ -26,15 +26,10 @@ export const balanceDeductionOnFailure = defineDetector({
     min_deduction: z.number().min(0).default(0),
   }),
   async run(ctx) {
-    const batch = await readChanges(ctx, ["app_transaction_log"]);
+    const batch = await readChanges(ctx, [TRANSACTIONS.table]);
     const watermark = { ...batch.watermark };
     if (!batch.firstRun && batch.changes === 0) return { findings: [], rowsExamined: 0, watermark };
-    const scope = batch.firstRun
-      ? ctx.sql`"timestamp" >= ${batch.since}`
-      : ctx.sql`transaction_id = any(${changedIds(ctx.sql, batch.feeds.app_transaction_log)})`;
-    const examined = batch.firstRun
-      ? ctx.sql`(select count(*)::int from app_transaction_log where ${scope})`
-      : changedCount(ctx.sql, batch.feeds.app_transaction_log);
+    const { where: scope, count: examined } = examinedRows(ctx.sql, batch, TRANSACTIONS);
     // Only failed rows are read, through the pack's partial index of failed
     // transactions; the rest of the batch is only counted.
     const [result] = await ctx.sql<{ examined: number; bad: Deduction[] }[]>`

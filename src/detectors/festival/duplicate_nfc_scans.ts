@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { defineDetector } from "../types.ts";
-import { readChanges } from "../incremental.ts";
-import { changedIds } from "../change_feed.ts";
+import { examinedRows, readChanges } from "../incremental.ts";
+import { SCANS } from "./sources.ts";
 
 interface DuplicateScan {
   card_id: string;
@@ -38,13 +38,11 @@ export const duplicateNfcScans = defineDetector({
     const { window_seconds, charge_window_seconds } = ctx.config;
     const window = `${window_seconds * 1000} milliseconds`;
     const chargeWindow = `${charge_window_seconds} seconds`;
-    const batch = await readChanges(ctx, ["nfc_scan_log"]);
+    const batch = await readChanges(ctx, [SCANS.table]);
     const watermark = { ...batch.watermark };
     if (!batch.firstRun && batch.changes === 0) return { findings: [], rowsExamined: 0, watermark };
-    const fresh = batch.firstRun
-      ? ctx.sql`select * from nfc_scan_log where scan_timestamp >= ${batch.since}`
-      : ctx.sql`select * from nfc_scan_log
-          where scan_id = any(${changedIds(ctx.sql, batch.feeds.nfc_scan_log)})`;
+    const { where } = examinedRows(ctx.sql, batch, SCANS);
+    const fresh = ctx.sql`select * from nfc_scan_log where ${where}`;
     const [{ examined, pairs }] = await ctx.sql<{ examined: number; pairs: DuplicateScan[] }[]>`
       with fresh as (${fresh}),
       pairs as (
