@@ -484,10 +484,11 @@ async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<De
         select set_config('statement_timeout', ${String(detector_timeout_ms)}, true),
           (select position from stored) as position,
           ${
-        prefetchFeeds(tx, tx`(select position from stored)`, {
-          limit: change_batch_size,
-          horizon: state.knownHorizon,
-        })
+        detector.readsOwnFeeds ? tx`null::jsonb` : prefetchFeeds(
+          tx,
+          tx`(select position from stored)`,
+          { limit: change_batch_size, horizon: state.knownHorizon },
+        )
       } as prefetched`;
       // The first horizon taken in a cycle serves every later detector of it.
       if (row?.prefetched && !state.horizon) shareHorizon(state, row.prefetched.horizon);

@@ -101,6 +101,11 @@ export interface Detector<S extends z.ZodObject = z.ZodObject> {
   tier: Tier;
   /** A tier where it also runs as a full sweep (e.g. the maintenance balance sweep). */
   sweepTier?: Tier;
+  /**
+   * The detector reads its change feeds itself, with its own batch size, instead of
+   * through `readChanges`: the runner then does not read them ahead for it.
+   */
+  readsOwnFeeds?: boolean;
   description: string;
   /** Thresholds, every field with its runbook default. `enabled` is added for all. */
   config: S;

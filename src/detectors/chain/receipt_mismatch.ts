@@ -67,6 +67,8 @@ export const receiptMismatch = defineDetector({
   severity: "CRITICAL",
   kind: "row",
   tier: "critical",
+  // Its feeds are read per table at feed_batch_size, interleaved with backfill pages.
+  readsOwnFeeds: true,
   description:
     "A request/fill marked completed whose transaction receipt failed (status 0) or is missing after grace_seconds",
   config: receiptConfig,
