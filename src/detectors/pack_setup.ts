@@ -31,9 +31,12 @@ export async function setupPack(sql: Sql, pack: PackDefinition): Promise<PackSet
   if (missing.length > 0) {
     return { ...report, status: "skipped", reason: `missing tables: ${missing.join(", ")}` };
   }
-  for (const { table, keyColumn, optional } of pack.setup?.capture ?? []) {
+  for (const { table, keyColumn, columns = [], optional } of pack.setup?.capture ?? []) {
     if (optional && (await missingTables(sql, [table])).length > 0) continue;
-    await sql`select monitoring_install_capture(${table}::regclass, ${keyColumn})`;
+    await sql`
+      select monitoring_install_capture(${table}::regclass, ${keyColumn}, ${[
+      ...columns,
+    ]}::text[])`;
     report.capture.push(table);
   }
   for (const index of pack.setup?.indexes ?? []) {

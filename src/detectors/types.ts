@@ -153,6 +153,11 @@ export interface PackSetup {
     table: string;
     keyColumn: string;
     /**
+     * Columns whose values each change keeps (`new_values`, and `old_values` for an
+     * update), for detectors that judge a change from the feed alone.
+     */
+    columns?: readonly string[];
+    /**
      * Capture only where the table exists: a pack that also reads another pack's
      * tables when they are there (the chain pack's receipts).
      */

@@ -1,15 +1,9 @@
 import { z } from "zod";
 import { defineDetector } from "../types.ts";
 import { readChanges } from "../incremental.ts";
-import { changedKeys, inFeedRange } from "../change_feed.ts";
 import { liveFingerprints } from "../../events/record_findings.ts";
-import {
-  advanceCardLedger,
-  clearCardLedger,
-  lockCardLedger,
-  resetCardLedger,
-} from "./card_ledger.ts";
-import type { LedgerChanges, LedgerPositions, LedgerVerdict } from "./card_ledger.ts";
+import { checkTouchedCards, judgeCards } from "./balance_deltas.ts";
+import type { BalanceVerdict } from "./balance_deltas.ts";
 
 /** Findings are keyed by card: one live event per card. */
 const CARD = "card:";
@@ -17,13 +11,13 @@ const SOURCES = ["app_transaction_log", "table_cards"] as const;
 
 /**
  * A card whose stored amount disagrees with its ledger. Each cycle checks the cards
- * touched since the last one (by a transaction or a card update) against their
- * running expected balances (`monitoring_card_ledger`, kept from the change feed in
- * this detector's transaction, so it commits with the events and the watermark: a
- * cycle costs the new rows, not the cards' histories). The maintenance tier sweeps
- * every card from its whole ledger and resets the running balances, healing what
- * the feed cannot see (deleted transactions). A card found balanced again resolves
- * its open event. See `card_ledger.ts` for why the running balance stays exact.
+ * touched since the last one (by a transaction or a card update): a card's amount
+ * must move by exactly what its new transactions add, both read from the change
+ * feed, and a card whose deltas disagree, or that has a live event, is recomputed
+ * from its whole history (see `balance_deltas.ts`). A cycle costs the new changes,
+ * not the cards' histories, and writes nothing per card. The maintenance tier
+ * sweeps every card from its whole history, which finds what the feed cannot see
+ * (deleted transactions). A card found balanced again resolves its open event.
  */
 export const balanceMismatchDetection = defineDetector({
   id: "balance_mismatch_detection",
@@ -46,47 +40,37 @@ export const balanceMismatchDetection = defineDetector({
         from (${liveFingerprints(ctx.sql, balanceMismatchDetection.id)}) live
         where starts_with(fingerprint, ${CARD})`,
     };
-    let verdict: LedgerVerdict;
+    let verdict: BalanceVerdict;
     let watermark = ctx.watermark ?? undefined;
     if (ctx.mode === "incremental") {
       const batch = await readChanges(ctx, SOURCES);
       watermark = { ...batch.watermark };
-      const positions = batch.watermark.feeds as unknown as LedgerPositions;
-      let changes: LedgerChanges;
       if (batch.firstRun) {
-        // The feed starts at the horizon: seed the backfill window's cards from scratch.
-        await lockCardLedger(ctx.sql);
-        await clearCardLedger(ctx.sql);
-        changes = {
-          transactions: null,
-          cards: ctx.sql`
-            select distinct card_id from app_transaction_log
+        // The feed starts at the horizon: the backfill window's cards are judged in full.
+        verdict = await judgeCards(
+          ctx.sql,
+          ctx.sql`
+            select card_id from app_transaction_log
             where "timestamp" >= ${batch.since} and card_id is not null
             union
             select id from table_cards where updated_at >= ${batch.since}`,
-        };
+          judge,
+        );
       } else {
         if (batch.changes === 0) return { findings: [], rowsExamined: 0, watermark };
-        changes = {
-          transactions: changedKeys(ctx.sql, batch.feeds.app_transaction_log),
-          cards: ctx.sql`
-            select row_pk as card_id from monitoring_changes
-            where ${inFeedRange(ctx.sql, batch.feeds.table_cards)}`,
-        };
-      }
-      verdict = await advanceCardLedger(ctx.sql, changes, positions, judge);
-      if (verdict.deferred > 0) {
-        ctx.log.info("balance check deferred for cards with unread changes", {
-          deferred: verdict.deferred,
-        });
+        verdict = await checkTouchedCards(ctx.sql, {
+          transactions: batch.feeds.app_transaction_log,
+          cards: batch.feeds.table_cards,
+        }, judge);
       }
     } else {
-      verdict = await resetCardLedger(ctx.sql, balanceMismatchDetection.id, judge);
+      verdict = await judgeCards(ctx.sql, null, judge);
     }
     const { tolerance } = ctx.config;
     return {
       rowsExamined: verdict.examined,
       watermark,
+      report: { recomputed: verdict.recomputed },
       cleared: verdict.reconciled.map((cardId) => `${CARD}${cardId}`),
       clearedNote: "Balance reconciled: card amount matches its completed transactions again",
       findings: verdict.mismatched.map((

@@ -44,7 +44,7 @@ export function ledgerTotals(sql: Tx, cardIds: Fragment | null): Fragment {
 /**
  * Compares stored and expected balances for the cards in `cardIds`, or for every
  * card when `cardIds` is null, recomputing each card's whole ledger: the ops
- * guide's check, and what the running ledger (`card_ledger.ts`) must agree with.
+ * guide's check, and what the delta check (`balance_deltas.ts`) falls back to.
  */
 export async function cardBalances(sql: Tx, cardIds: string[] | null): Promise<CardBalance[]> {
   return await sql<CardBalance[]>`

@@ -17,8 +17,21 @@ export const festivalPack: PackDefinition = {
   ],
   setup: {
     capture: [
-      { table: "app_transaction_log", keyColumn: "transaction_id" },
-      { table: "table_cards", keyColumn: "id" },
+      // The balance check judges each change by its values (balance_deltas.ts): what
+      // a transaction adds to its card, and how far a card's amount moved.
+      {
+        table: "app_transaction_log",
+        keyColumn: "transaction_id",
+        columns: [
+          "card_id",
+          "status",
+          "transaction_type",
+          "amount_involved",
+          "previous_balance",
+          "new_balance",
+        ],
+      },
+      { table: "table_cards", keyColumn: "id", columns: ["amount"] },
       { table: "nfc_scan_log", keyColumn: "scan_id" },
     ],
     indexes: [
