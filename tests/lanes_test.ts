@@ -55,3 +55,18 @@ Deno.test("runInLanes() starts nothing after a failure and rethrows it once ever
   assert.deepEqual(started, [0, 1], "no lane takes new work once an item failed");
   assert.ok(slowFinished, "the failure waits for the item still running");
 });
+
+Deno.test("runInLanes() starts the costliest groups first and keeps unknown ones ahead, in order", async () => {
+  const started: string[] = [];
+  const costs: Record<string, number> = { light: 1, heavy: 30, medium: 10 };
+  await runInLanes(["light", "new", "heavy", "medium", "other"], {
+    lanes: 1,
+    groupOf: (item) => item,
+    costOf: (group) => costs[group],
+    run(item) {
+      started.push(item);
+      return Promise.resolve();
+    },
+  });
+  assert.deepEqual(started, ["new", "other", "heavy", "medium", "light"]);
+});

@@ -4,6 +4,11 @@
  * what its incremental run of the same cycle committed. Once an item throws, no
  * lane starts another; the first error is rethrown after every lane has stopped,
  * so nothing is left running behind the caller's back.
+ *
+ * With `costOf` (a group's expected duration, e.g. how long it took last time),
+ * the costliest groups start first: the short ones then fill the lanes that free
+ * up, instead of a long group starting last and running alone. Groups without a
+ * cost keep their order, ahead of those with one.
  */
 export async function runInLanes<T>(
   items: readonly T[],
@@ -11,6 +16,7 @@ export async function runInLanes<T>(
     lanes: number;
     groupOf(item: T): string;
     run(item: T, index: number): Promise<void>;
+    costOf?(group: string): number | undefined;
   },
 ): Promise<void> {
   const groups = new Map<string, { item: T; index: number }[]>();
@@ -20,7 +26,10 @@ export async function runInLanes<T>(
     group.push({ item, index });
     groups.set(key, group);
   });
-  const queue = [...groups.values()];
+  const cost = (key: string) => options.costOf?.(key) ?? Infinity;
+  const queue = [...groups.entries()]
+    .toSorted(([a], [b]) => cost(b) - cost(a) || 0)
+    .map(([, group]) => group);
   let failure: { error: unknown } | null = null;
   const lane = async () => {
     for (let group = queue.shift(); group && !failure; group = queue.shift()) {

@@ -38,6 +38,13 @@ import type { PendingRun } from "./cycle_record.ts";
 
 const LEASE_LOST = "the tier's lease expired during this cycle and another cycle took it";
 
+/**
+ * How long each detector's runs took in this isolate's last cycle that ran it: the
+ * next cycle starts the longest first (see `runInLanes`). A hint only; a new
+ * isolate starts in plan order.
+ */
+const lastDurations = new Map<string, number>();
+
 /** The breaker that guards whole cycles. */
 export const CYCLE_BREAKER = "cycle";
 /** The breaker name of one detector. */
@@ -258,9 +265,11 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
       lanes,
       dry_run: request.dry_run,
     });
+    const ranNow = new Map<string, number>();
     await runInLanes(plan.runs, {
       lanes,
       groupOf: (run) => run.detector.id,
+      costOf: (id) => lastDurations.get(id),
       run: async (run, index) => {
         if (!(await keeper.held())) {
           // Two cycles of one tier would read the same watermarks: stop rather than race.
@@ -279,9 +288,11 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
           state,
         });
         slots[index] = outcome;
+        ranNow.set(run.detector.id, (ranNow.get(run.detector.id) ?? 0) + outcome.duration_ms);
         log.info("detector finished", { ...outcome, examples: undefined });
       },
     });
+    for (const [id, ms] of ranNow) lastDurations.set(id, ms);
   } catch (error) {
     infrastructureError = error;
     log.error("cycle aborted", { error: errorMessage(error) });

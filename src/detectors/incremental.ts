@@ -77,12 +77,15 @@ function batchOf(reads: FeedRead[]): ChangeBatch {
 /**
  * The rows of `source` a run examines: a condition on the table (its keys read from
  * the feed, found by primary key; on a first run, the backfill window by time) and
- * a subquery counting them.
+ * a subquery counting them. With `captured`, a condition on the feed's captured
+ * values (see `changedIds`), only the keys that may meet it are probed; every
+ * changed row is still counted as examined.
  */
 export function examinedRows(
   sql: Tx,
   batch: ChangeBatch,
   source: { table: string; key: string; time: string },
+  captured?: Fragment,
 ): { where: Fragment; count: Fragment } {
   if (batch.firstRun) {
     const where = sql`${sql(source.time)} >= ${batch.since}`;
@@ -90,7 +93,7 @@ export function examinedRows(
   }
   const read = batch.feeds[source.table];
   return {
-    where: sql`${sql(source.key)} = any(${changedIds(sql, read)})`,
+    where: sql`${sql(source.key)} = any(${changedIds(sql, read, captured)})`,
     count: changedCount(sql, read),
   };
 }

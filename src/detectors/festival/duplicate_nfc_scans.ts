@@ -2,6 +2,27 @@ import { z } from "zod";
 import { defineDetector } from "../types.ts";
 import { examinedRows, readChanges } from "../incremental.ts";
 import { SCANS } from "./sources.ts";
+import { inFeedRange } from "../change_feed.ts";
+import type { FeedRead } from "../change_feed.ts";
+import type { Fragment, Tx } from "../../db/client.ts";
+
+/**
+ * The scans a feed read covers, with card and time: from the values the feed
+ * captured (no probe of the table's primary key per scan), else, for changes
+ * captured without values, from the table by key. A scan changed twice in the
+ * range appears twice; pairs are distinct anyway.
+ */
+function freshScans(sql: Tx, read: FeedRead): Fragment {
+  return sql`
+    select row_pk::uuid as scan_id, new_values ->> 'card_id_scanned' as card_id_scanned,
+      (new_values ->> 'scan_timestamp')::timestamptz as scan_timestamp
+    from monitoring_changes where ${inFeedRange(sql, read)} and new_values is not null
+    union all
+    select scan_id, card_id_scanned, scan_timestamp from nfc_scan_log
+    where scan_id = any(array(
+      select row_pk::uuid from monitoring_changes
+      where ${inFeedRange(sql, read)} and new_values is null))`;
+}
 
 interface DuplicateScan {
   card_id: string;
@@ -41,8 +62,11 @@ export const duplicateNfcScans = defineDetector({
     const batch = await readChanges(ctx, [SCANS.table]);
     const watermark = { ...batch.watermark };
     if (!batch.firstRun && batch.changes === 0) return { findings: [], rowsExamined: 0, watermark };
-    const { where } = examinedRows(ctx.sql, batch, SCANS);
-    const fresh = ctx.sql`select * from nfc_scan_log where ${where}`;
+    const fresh = batch.firstRun
+      ? ctx.sql`
+        select scan_id, card_id_scanned, scan_timestamp from nfc_scan_log
+        where ${examinedRows(ctx.sql, batch, SCANS).where}`
+      : freshScans(ctx.sql, batch.feeds[SCANS.table]);
     const [{ examined, pairs }] = await ctx.sql<{ examined: number; pairs: DuplicateScan[] }[]>`
       with fresh as (${fresh}),
       pairs as (
@@ -77,7 +101,7 @@ export const duplicateNfcScans = defineDetector({
         join nfc_scan_log a on a.scan_id = p.first_scan_id
         join nfc_scan_log b on b.scan_id = p.second_scan_id
       )
-      select (select count(*)::int from fresh) as examined,
+      select (select count(distinct scan_id)::int from fresh) as examined,
         coalesce((select jsonb_agg(to_jsonb(d) order by d.first_at) from detailed d), '[]'::jsonb)
           as pairs`;
     return {

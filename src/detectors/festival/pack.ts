@@ -3,6 +3,7 @@ import { balanceDeductionOnFailure } from "./balance_deduction_on_failure.ts";
 import { balanceMismatchDetection } from "./balance_mismatch_detection.ts";
 import { consecutiveFailures } from "./consecutive_failures.ts";
 import { duplicateNfcScans } from "./duplicate_nfc_scans.ts";
+import { SCANS, TRANSACTIONS } from "./sources.ts";
 
 /** The festival's cashless cards: ledger, failures and NFC scans. */
 export const festivalPack: PackDefinition = {
@@ -17,22 +18,14 @@ export const festivalPack: PackDefinition = {
   ],
   setup: {
     capture: [
-      // The balance check judges each change by its values (balance_deltas.ts): what
-      // a transaction adds to its card, and how far a card's amount moved.
-      {
-        table: "app_transaction_log",
-        keyColumn: "transaction_id",
-        columns: [
-          "card_id",
-          "status",
-          "transaction_type",
-          "amount_involved",
-          "previous_balance",
-          "new_balance",
-        ],
-      },
+      // Each change keeps the values detectors judge it by (sources.ts): the balance
+      // check's deltas, the failure detectors' status, the scans' card and time.
+      ...[TRANSACTIONS, SCANS].map((source) => ({
+        table: source.table,
+        keyColumn: source.key,
+        columns: source.captured,
+      })),
       { table: "table_cards", keyColumn: "id", columns: ["amount"] },
-      { table: "nfc_scan_log", keyColumn: "scan_id" },
     ],
     indexes: [
       {
