@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { createTestDatabase } from "./_helpers/database.ts";
 import { connect } from "../src/db/client.ts";
+import {
+  feedsOf,
+  prefetchedReads,
+  readFeeds,
+  readFeedsAhead,
+} from "../src/detectors/change_feed.ts";
 import type { TestDatabase } from "./_helpers/database.ts";
 import { createPlatformTables } from "./fixtures/platform_tables.ts";
 import { ago, insertScans, insertTransactions, setCards } from "./_helpers/festival_data.ts";
@@ -119,7 +125,7 @@ Deno.test("a row whose transaction commits after a cycle ran is still examined b
   }
 });
 
-Deno.test("a steady-state run reads its feeds in the statement that opens it, not in one of its own", async () => {
+Deno.test("a steady-state cycle reads its feeds once, ahead of its detectors, not once per detector", async () => {
   const db = await festivalDatabase();
   const statements: string[] = [];
   const counted = connect(db.url, { max: 2, onStatement: (text) => statements.push(text) });
@@ -129,17 +135,49 @@ Deno.test("a steady-state run reads its feeds in the statement that opens it, no
       { card: "P1", type: "bar_order", status: "failed", amount: 4, previous: 9, next: 5 },
     ]);
     statements.length = 0;
-    const summary = await cycle(counted, {
-      tier: "critical",
-      detectors: ["balance_deduction_on_failure"],
-    });
+    const summary = await cycle(counted, { tier: "critical" });
     assert.equal(outcomeOf(summary, "balance_deduction_on_failure").rows_examined, 1);
     assert.equal(outcomeOf(summary, "balance_deduction_on_failure").new_events, 1);
+    assert.equal(outcomeOf(summary, "consecutive_failures").rows_examined, 1);
+    assert.equal(outcomeOf(summary, "balance_mismatch_detection").rows_examined, 1);
+    // Three detectors read app_transaction_log from one position, one reads the scans.
     const feedReads = statements.filter((text) => text.includes("monitoring_changes c"));
-    assert.equal(feedReads.length, 1, "one feed read, inside the opening statement");
-    assert.match(feedReads[0], /set_config\('statement_timeout'/);
+    assert.equal(feedReads.length, 1, "one read of every feed, for the whole cycle");
+    assert.match(feedReads[0], /monitoring_watermarks w/);
   } finally {
     await counted.end();
+    await db.drop();
+  }
+});
+
+Deno.test("a read-ahead serves only runs at the position it read from; the others read their own", async () => {
+  const db = await festivalDatabase();
+  try {
+    await cycle(db.sql, { tier: "critical" });
+    await insertTransactions(db.sql, [{ card: "Q1", amount: 4 }, { card: "Q2", amount: 5 }]);
+    const keys = ["balance_deduction_on_failure"];
+    const ahead = await readFeedsAhead(db.sql, { keys, limit: 100 });
+    const [{ position }] = await db.sql<{ position: Record<string, unknown> }[]>`
+      select position from monitoring_watermarks where detector_id = ${keys[0]}`;
+    const stored = feedsOf(position);
+    const tables = ["app_transaction_log"];
+    const [read] = prefetchedReads(ahead, { tables, positions: stored, limit: 100 }) ?? [];
+    assert.equal(read?.changes, 2);
+
+    // A position another cycle moved, or another batch limit: not what was read ahead.
+    const moved = { app_transaction_log: { ...stored.app_transaction_log, id: "999999" } };
+    assert.equal(prefetchedReads(ahead, { tables, positions: moved, limit: 100 }), null);
+    assert.equal(prefetchedReads(ahead, { tables, positions: stored, limit: 1 }), null);
+
+    // Such a run reads its own feed (readChanges), to the same end.
+    const [own] = await readFeeds(db.sql, {
+      tables,
+      positions: stored,
+      horizon: ahead!.horizon,
+      limit: 100,
+    });
+    assert.deepEqual(own, read);
+  } finally {
     await db.drop();
   }
 });

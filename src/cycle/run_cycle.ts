@@ -24,7 +24,7 @@ import {
 } from "../breaker/circuit_breaker.ts";
 import type { BreakerPermit, BreakerSettings, BreakerState } from "../breaker/circuit_breaker.ts";
 import { recordFindings } from "../events/record_findings.ts";
-import { prefetchFeeds, snapshotHorizon } from "../detectors/change_feed.ts";
+import { readFeedsAhead, snapshotHorizon } from "../detectors/change_feed.ts";
 import type { PrefetchedFeeds } from "../detectors/change_feed.ts";
 import type { EventChange } from "../events/event_schema.ts";
 import { acquireLeases, leaseKeeper, releaseLeases } from "./lease.ts";
@@ -158,8 +158,8 @@ interface CycleState {
   runs: PendingRun[];
   /** The change feed's horizon, once a detector has asked for it (see `sharedHorizon`). */
   horizon?: Promise<string>;
-  /** The same horizon once known, for statements that take it as a value. */
-  knownHorizon?: string;
+  /** The feeds read ahead of the detectors (`readFeedsAhead`). */
+  prefetched: PrefetchedFeeds | null;
 }
 
 /**
@@ -172,9 +172,11 @@ interface CycleState {
  * re-examines rather than loses rows.
  *
  * The fixed cost is kept to a few round trips: pack availability and breakers are
- * read while config is read and the lease taken; a breaker that is closed grants
- * its permit without a statement; the change-feed horizon is taken once; the
- * detector runs and closed breakers' successes are written in one statement each
+ * read while config is read and the lease taken; the change feeds every detector
+ * reads are read once, with one horizon, while the lease is taken (detectors that
+ * share a feed and a position share the read); a breaker that is closed grants
+ * its permit without a statement; the detector runs and closed breakers'
+ * successes are written in one statement each
  * after the last detector. A failure's breaker update is written at once, since
  * it decides what runs next.
  *
@@ -206,6 +208,17 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
   const breakerSettings = config.get(breakerConfig);
   const cycleSettings = config.get(cycleConfig);
 
+  // Read while the lease is taken. A read-ahead that fails costs only itself: each
+  // detector then reads its own feeds.
+  const feedsAhead = readFeedsAhead(sql, {
+    keys: plan.runs.filter((run) => run.mode === "incremental" && !run.detector.readsOwnFeeds)
+      .map(watermarkKey),
+    limit: cycleSettings.change_batch_size,
+  }).catch((error) => {
+    log.warn("feed read-ahead failed; detectors read their own", { error: errorMessage(error) });
+    return null;
+  });
+
   // The lease comes first: a caller turned away as busy must not use up the cycle
   // breaker's single half-open trial.
   const lease = await acquireLeases(sql, {
@@ -223,7 +236,10 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
     await releaseLeases(sql, cycleId).catch(() => {});
     throw error;
   });
-  const state: CycleState = { breakers: unclosed, successes: [], runs: [] };
+  const prefetched = await feedsAhead;
+  const state: CycleState = { breakers: unclosed, successes: [], runs: [], prefetched };
+  // The read-ahead's horizon serves every detector of the cycle.
+  if (prefetched) shareHorizon(state, prefetched.horizon);
   const cyclePermit = await permitOf(sql, state, CYCLE_BREAKER, breakerSettings).catch(
     async (error) => {
       await releaseLeases(sql, cycleId).catch(() => {});
@@ -475,7 +491,7 @@ async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<De
     });
   }
 
-  const { detector_timeout_ms, change_batch_size } = config.get(cycleConfig);
+  const { detector_timeout_ms } = config.get(cycleConfig);
   const controller = new AbortController();
   const timer = setTimeout(
     () => controller.abort(new Error(`timed out after ${detector_timeout_ms} ms`)),
@@ -484,25 +500,11 @@ async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<De
   const started = performance.now();
   try {
     const result = await transaction(sql, async (tx, withCommit) => {
-      // One statement opens the run: its timeout, its watermark, and the reads of the
-      // change feeds that watermark names, so a detector starts with them.
-      const [row] = await tx<
-        { position: Record<string, unknown> | null; prefetched: PrefetchedFeeds | null }[]
-      >`
-        with stored as (
-          select position from monitoring_watermarks where detector_id = ${watermarkKey(run)}
-        )
+      // One statement opens the run: its timeout and its watermark.
+      const [row] = await tx<{ position: Record<string, unknown> | null }[]>`
         select set_config('statement_timeout', ${String(detector_timeout_ms)}, true),
-          (select position from stored) as position,
-          ${
-        detector.readsOwnFeeds ? tx`null::jsonb` : prefetchFeeds(
-          tx,
-          tx`(select position from stored)`,
-          { limit: change_batch_size, horizon: state.knownHorizon },
-        )
-      } as prefetched`;
-      // The first horizon taken in a cycle serves every later detector of it.
-      if (row?.prefetched && !state.horizon) shareHorizon(state, row.prefetched.horizon);
+          (select position from monitoring_watermarks where detector_id = ${watermarkKey(run)})
+            as position`;
       const result = await abortable(
         detector.run({
           sql: tx,
@@ -518,7 +520,7 @@ async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<De
           dryRun,
           env: deps.env,
           horizon: () => sharedHorizon(state, tx),
-          prefetched: row?.prefetched,
+          prefetched: state.prefetched,
         }),
         controller.signal,
       );
@@ -607,9 +609,7 @@ function sharedHorizon(state: CycleState, tx: Tx): Promise<string> {
   if (!state.horizon) {
     const own = snapshotHorizon(tx);
     state.horizon = own;
-    own.then((horizon) => {
-      if (state.horizon === own) state.knownHorizon = horizon;
-    }, () => {
+    own.catch(() => {
       if (state.horizon === own) state.horizon = undefined;
     });
     return own;
@@ -618,10 +618,9 @@ function sharedHorizon(state: CycleState, tx: Tx): Promise<string> {
   return state.horizon.catch(() => sharedHorizon(state, tx));
 }
 
-/** Shares a horizon a detector's opening statement took (see `sharedHorizon`). */
+/** Shares the horizon the feed read-ahead took (see `sharedHorizon`). */
 function shareHorizon(state: CycleState, horizon: string): void {
   state.horizon = Promise.resolve(horizon);
-  state.knownHorizon = horizon;
 }
 
 /** Sweeps keep no position; incremental runs share one per detector. */

@@ -82,24 +82,31 @@ export function positionAt(horizon: string): FeedPosition {
   return { xid: horizon, id: "0" };
 }
 
-/** Where one feed's read ends: its last change read and how many were read. */
+/**
+ * Where one feed's read from a position ends: its last change read and how many
+ * were read.
+ */
 interface FeedEnd {
   tbl: string;
+  /** The position read from. */
+  from_xid: string;
+  from_id: string;
   xid: string | null;
   id: string | null;
   n: number;
 }
 
 /**
- * Where each feed of `feeds` (a subquery with columns tbl, xid, id: a table and its
+ * Where each feed of `feeds` (a subquery with columns tbl, xid, id: a table and a
  * position) ends after at most `limit` changes from transactions below `horizon`
  * (an xid8 expression), in (xid, change id) order. A subquery with one row per
- * feed, columns tbl, xid, id (text; null when nothing was read) and n (changes
- * read): the changes themselves stay in Postgres.
+ * feed, columns tbl, from_xid, from_id (the position), xid, id (text; null when
+ * nothing was read) and n (changes read): the changes themselves stay in Postgres.
  */
 function feedEnds(sql: Tx, feeds: Fragment, horizon: Fragment, limit: number): Fragment {
   return sql`
-    select f.tbl, last.txid::text as xid, last.change_id::text as id, coalesce(last.n, 0)::int as n
+    select f.tbl, f.xid::text as from_xid, f.id::text as from_id,
+      last.txid::text as xid, last.change_id::text as id, coalesce(last.n, 0)::int as n
     from (${feeds}) f
     left join lateral (
       select page.txid, page.change_id, count(*) over () as n
@@ -154,34 +161,7 @@ export async function readFeeds(
   return ends.map((end) => readOf(end, positions[end.tbl], horizon, limit));
 }
 
-/**
- * The reads of every feed of a stored watermark, taken in the statement that
- * reads the watermark (the cycle runner's first statement of each detector), so a
- * detector starts with its feeds read instead of spending a statement on it. A
- * jsonb subquery over `watermark` (the stored position), up to `horizon` when one
- * is known, else a horizon of its own; null without feeds. Turn it into reads
- * with {@linkcode prefetchedReads}.
- */
-export function prefetchFeeds(
-  sql: Tx,
-  watermark: Fragment,
-  options: { limit: number; horizon?: string },
-): Fragment {
-  const { limit, horizon } = options;
-  const feeds = sql`
-    select feed.key as tbl, (feed.value ->> 'xid')::xid8 as xid, (feed.value ->> 'id')::bigint as id
-    from jsonb_each(${watermark} -> 'feeds') as feed
-    where jsonb_typeof(feed.value) = 'object'`;
-  return sql`(
-    select jsonb_build_object('horizon', h.horizon::text, 'limit', ${limit}::int,
-      'ends', (select coalesce(jsonb_agg(to_jsonb(e)), '[]'::jsonb)
-        from (${feedEnds(sql, feeds, sql`h.horizon`, limit)}) e))
-    from (select ${horizon ? sql`${horizon}::xid8` : sql`(${horizonQuery(sql)})`} as horizon) h
-    where jsonb_typeof(${watermark} -> 'feeds') = 'object'
-  )`;
-}
-
-/** Feeds read ahead of a detector's run (see {@linkcode prefetchFeeds}). */
+/** Feeds read ahead of a cycle's detectors (see {@linkcode readFeedsAhead}). */
 export interface PrefetchedFeeds {
   horizon: string;
   limit: number;
@@ -189,21 +169,59 @@ export interface PrefetchedFeeds {
 }
 
 /**
- * The prefetched reads of `tables` from `positions`, or null when some table was
- * not prefetched (a feed new to the watermark) or the batch limit differs: the
- * caller then reads them itself.
+ * Reads, in one statement, every feed the stored watermarks `keys` name, each from
+ * its stored position, up to one horizon taken in the same statement: the cycle
+ * runner's read-ahead, so that detectors sharing a feed and a position (every
+ * detector of a table, in steady state) read it once per cycle, not once each,
+ * and start with their reads in hand. Turn it into a run's reads with
+ * {@linkcode prefetchedReads}. Null when no watermark names a feed (first runs).
+ *
+ * Positions only move forward and the feed below the horizon never changes, so a
+ * read taken ahead stays exact for a run whose stored position still matches.
+ */
+export async function readFeedsAhead(
+  sql: Tx,
+  options: { keys: readonly string[]; limit: number },
+): Promise<PrefetchedFeeds | null> {
+  const feeds = sql`
+    select distinct feed.key as tbl, (feed.value ->> 'xid')::xid8 as xid,
+      (feed.value ->> 'id')::bigint as id
+    from monitoring_watermarks w
+    cross join lateral jsonb_each(
+      case when jsonb_typeof(w.position -> 'feeds') = 'object' then w.position -> 'feeds' end
+    ) as feed
+    where w.detector_id = any(${options.keys as string[]}::text[])
+      and jsonb_typeof(feed.value) = 'object'`;
+  const [row] = await sql<{ prefetched: PrefetchedFeeds | null }[]>`
+    with feeds as materialized (${feeds})
+    select jsonb_build_object('horizon', h.horizon::text, 'limit', ${options.limit}::int,
+      'ends', (select jsonb_agg(to_jsonb(e))
+        from (${feedEnds(sql, sql`select * from feeds`, sql`h.horizon`, options.limit)}) e)
+    ) as prefetched
+    from (select (${horizonQuery(sql)}) as horizon) h
+    where exists (select 1 from feeds)`;
+  return row?.prefetched ?? null;
+}
+
+/**
+ * The read-ahead reads of `tables` from `positions`, or null when some table was
+ * not read ahead from that very position (a feed new to the watermark, a position
+ * another cycle moved since) or the batch limit differs: the caller then reads
+ * them itself.
  */
 export function prefetchedReads(
   prefetched: PrefetchedFeeds | null | undefined,
   options: { tables: readonly string[]; positions: Record<string, FeedPosition>; limit: number },
 ): FeedRead[] | null {
   if (!prefetched || prefetched.limit !== options.limit) return null;
-  const byTable = new Map(prefetched.ends.map((end) => [end.tbl, end]));
   const reads: FeedRead[] = [];
   for (const table of options.tables) {
-    const end = byTable.get(table);
+    const from = options.positions[table];
+    const end = prefetched.ends.find((end) =>
+      end.tbl === table && end.from_xid === from.xid && end.from_id === from.id
+    );
     if (!end) return null;
-    reads.push(readOf(end, options.positions[table], prefetched.horizon, options.limit));
+    reads.push(readOf(end, from, prefetched.horizon, options.limit));
   }
   return reads;
 }

@@ -83,9 +83,9 @@ export interface DetectorContext<C = unknown> {
    */
   horizon?(): Promise<string>;
   /**
-   * This run's change-feed reads, taken by the runner in the statement that read the
-   * watermark (`prefetchFeeds`); `readChanges` uses them instead of a statement of
-   * its own. Null without stored feeds.
+   * The cycle's change-feed reads, taken by the runner ahead of its detectors
+   * (`readFeedsAhead`); `readChanges` uses those that start at this run's stored
+   * positions instead of a statement of its own.
    */
   prefetched?: PrefetchedFeeds | null;
 }
