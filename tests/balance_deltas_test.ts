@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import type { Sql } from "../src/db/client.ts";
 import { createTestDatabase } from "./_helpers/database.ts";
 import { ago, insertTransactions, setCards } from "./_helpers/festival_data.ts";
-import { cycle, festivalDatabase, openEvents, outcomeOf } from "./_helpers/app.ts";
+import { cycle, festivalDatabase, openEvents, outcomeOf, setup } from "./_helpers/app.ts";
+import { packAvailability } from "../src/detectors/pack_status.ts";
+import { festivalPack } from "../src/detectors/festival/pack.ts";
 
 const DETECTOR = "balance_mismatch_detection";
 
@@ -246,6 +248,16 @@ Deno.test("changes captured without values (triggers from before they were kept)
     const outcome = await check(db.sql);
     assert.deepEqual([outcome.rows_examined, recomputed(outcome)], [2, 2]);
     assert.deepEqual(await mismatches(db.sql), [["M", 3, 1]]);
+    const { warnings } = await packAvailability(db.sql, festivalPack, {});
+    assert.match(warnings.join("\n"), /app_transaction_log, table_cards keeps keys only/);
+
+    // Setup reinstalls the capture with values: the warning goes, deltas are read again.
+    await setup(db.sql);
+    assert.deepEqual((await packAvailability(db.sql, festivalPack, {})).warnings, []);
+    await insertTransactions(db.sql, [{ card: "K", amount: 1, previous: 9 }]);
+    await setCards(db.sql, { K: 10 });
+    const after = await check(db.sql);
+    assert.deepEqual([after.rows_examined, recomputed(after)], [1, 0]);
   } finally {
     await db.drop();
   }

@@ -15,6 +15,8 @@ interface CatalogFacts {
   missing: Set<string>;
   /** Tables carrying a change-capture trigger. */
   captured: Set<string>;
+  /** Of those, tables whose capture keeps keys only (installed before it kept values). */
+  keysOnly: Set<string>;
   /** Indexes that exist and are valid. */
   validIndexes: Set<string>;
 }
@@ -37,23 +39,36 @@ async function catalogFacts(sql: Tx, packs: readonly PackDefinition[]): Promise<
     for (const index of pack.setup?.indexes ?? []) indexes.add(index.name);
   }
   if (tables.size + captureTables.size + indexes.size === 0) {
-    return { missing: new Set(), captured: new Set(), validIndexes: new Set() };
+    return {
+      missing: new Set(),
+      captured: new Set(),
+      keysOnly: new Set(),
+      validIndexes: new Set(),
+    };
   }
-  const [row] = await sql<{ missing: string[]; captured: string[]; valid_indexes: string[] }[]>`
+  const [row] = await sql<
+    { missing: string[]; captured: string[]; keys_only: string[]; valid_indexes: string[] }[]
+  >`
+    with capture as (
+      select c.relname::text as name, t.tgnargs
+      from pg_trigger t join pg_class c on c.oid = t.tgrelid
+      where t.tgname in ('monitoring_capture_insert', 'monitoring_capture_update')
+        and c.relname = any(${[...captureTables]}::text[])
+        and pg_table_is_visible(c.oid)
+    )
     select
       array(select name from unnest(${[...tables]}::text[]) as name
         where to_regclass(name) is null) as missing,
-      array(select distinct c.relname::text
-        from pg_trigger t join pg_class c on c.oid = t.tgrelid
-        where t.tgname in ('monitoring_capture_insert', 'monitoring_capture_update')
-          and c.relname = any(${[...captureTables]}::text[])
-          and pg_table_is_visible(c.oid)) as captured,
+      array(select distinct name from capture) as captured,
+      -- Its only argument is the key column: no captured values.
+      array(select distinct name from capture where tgnargs = 1) as keys_only,
       array(select c.relname::text from pg_index i join pg_class c on c.oid = i.indexrelid
         where c.relname = any(${[...indexes]}::text[])
           and i.indisvalid and pg_table_is_visible(c.oid)) as valid_indexes`;
   return {
     missing: new Set(row.missing),
     captured: new Set(row.captured),
+    keysOnly: new Set(row.keys_only),
     validIndexes: new Set(row.valid_indexes),
   };
 }
@@ -91,6 +106,15 @@ async function availabilityOf(
       }: run \`deno task monitor setup\``,
       warnings,
     };
+  }
+  const valueless = (setup?.capture ?? [])
+    .filter((c) => (c.columns?.length ?? 0) > 0 && facts.keysOnly.has(c.table))
+    .map((c) => c.table);
+  if (valueless.length > 0) {
+    warnings.push(
+      `change capture on ${valueless.join(", ")} keeps keys only: detectors read each changed ` +
+        "row instead of its captured values until `deno task monitor setup` reinstalls it",
+    );
   }
   const unindexed = (setup?.indexes ?? []).filter((index) => !facts.validIndexes.has(index.name));
   if (unindexed.length > 0) {
