@@ -74,12 +74,14 @@ export interface BalanceFeeds {
  * It may read the CTEs of the statement it is nested in.
  */
 function judgment(sql: Tx, subjects: Fragment | null, judge: JudgeOptions): Fragment {
+  // Cards are probed by key through an array, never a join: a guess of the
+  // subjects' count from the feed's statistics must not turn into a scan.
   const from = subjects
     ? sql`
-      from (select distinct card_id from (${subjects}) s) s
-      join table_cards c on c.id = s.card_id
+      from table_cards c
       left join (${ledgerTotals(sql, sql`array(select card_id from (${subjects}) s)`)}) b
-        on b.card_id = c.id`
+        on b.card_id = c.id
+      where c.id = any(array(select card_id from (${subjects}) s))`
     : sql`
       from table_cards c
       left join (${ledgerTotals(sql, null)}) b on b.card_id = c.id`;

@@ -77,11 +77,18 @@ export const duplicateNfcScans = defineDetector({
           case when (f.scan_timestamp, f.scan_id) < (o.scan_timestamp, o.scan_id)
             then o.scan_id else f.scan_id end as second_scan_id
         from fresh f
-        join nfc_scan_log o
-          on o.card_id_scanned = f.card_id_scanned
-          and o.scan_timestamp between f.scan_timestamp - ${window}::interval
-            and f.scan_timestamp + ${window}::interval
-          and o.scan_id <> f.scan_id
+        -- One probe of the card's index per fresh scan. A lateral subquery that is
+        -- never flattened (offset 0): once statistics cover the feed's range they
+        -- can guess it at 50,000 scans, and a plain join was then planned as a hash
+        -- join over the whole table (10 s at 5 M rows instead of 10 ms).
+        cross join lateral (
+          select o.scan_id, o.scan_timestamp from nfc_scan_log o
+          where o.card_id_scanned = f.card_id_scanned
+            and o.scan_timestamp between f.scan_timestamp - ${window}::interval
+              and f.scan_timestamp + ${window}::interval
+            and o.scan_id <> f.scan_id
+          offset 0
+        ) o
       ),
       detailed as (
         select p.card_id, p.first_scan_id, p.second_scan_id,
@@ -98,8 +105,12 @@ export const duplicateNfcScans = defineDetector({
                 and b.scan_timestamp + ${chargeWindow}::interval
           ), '[]'::jsonb) as charges
         from pairs p
-        join nfc_scan_log a on a.scan_id = p.first_scan_id
-        join nfc_scan_log b on b.scan_id = p.second_scan_id
+        cross join lateral (
+          select scan_timestamp, reader_id from nfc_scan_log where scan_id = p.first_scan_id offset 0
+        ) a
+        cross join lateral (
+          select scan_timestamp, reader_id from nfc_scan_log where scan_id = p.second_scan_id offset 0
+        ) b
       )
       select (select count(distinct scan_id)::int from fresh) as examined,
         coalesce((select jsonb_agg(to_jsonb(d) order by d.first_at) from detailed d), '[]'::jsonb)
