@@ -158,8 +158,12 @@ interface CycleState {
   runs: PendingRun[];
   /** The change feed's horizon, once a detector has asked for it (see `sharedHorizon`). */
   horizon?: Promise<string>;
-  /** The feeds read ahead of the detectors (`readFeedsAhead`). */
-  prefetched: PrefetchedFeeds | null;
+  /**
+   * The feeds read ahead of the detectors (`readFeedsAhead`). Not awaited before
+   * the lanes start: each run awaits it once its opening statement is answered, so
+   * the read overlaps the first runs' openings instead of delaying them.
+   */
+  prefetched: Promise<PrefetchedFeeds | null>;
 }
 
 /**
@@ -236,10 +240,11 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
     await releaseLeases(sql, cycleId).catch(() => {});
     throw error;
   });
-  const prefetched = await feedsAhead;
-  const state: CycleState = { breakers: unclosed, successes: [], runs: [], prefetched };
-  // The read-ahead's horizon serves every detector of the cycle.
-  if (prefetched) shareHorizon(state, prefetched.horizon);
+  const state: CycleState = { breakers: unclosed, successes: [], runs: [], prefetched: feedsAhead };
+  // The read-ahead's horizon serves every detector of the cycle that has not taken one.
+  feedsAhead.then((prefetched) => {
+    if (prefetched && !state.horizon) shareHorizon(state, prefetched.horizon);
+  });
   const cyclePermit = await permitOf(sql, state, CYCLE_BREAKER, breakerSettings).catch(
     async (error) => {
       await releaseLeases(sql, cycleId).catch(() => {});
@@ -520,7 +525,7 @@ async function runDetector(deps: CycleDeps, input: DetectorRunInput): Promise<De
           dryRun,
           env: deps.env,
           horizon: () => sharedHorizon(state, tx),
-          prefetched: state.prefetched,
+          prefetched: await state.prefetched,
         }),
         controller.signal,
       );
