@@ -177,12 +177,12 @@ interface CycleState {
  *
  * The fixed cost is kept to a few round trips: pack availability and breakers are
  * read while config is read and the lease taken; the change feeds every detector
- * reads are read once, with one horizon, while the lease is taken (detectors that
- * share a feed and a position share the read); a breaker that is closed grants
- * its permit without a statement; the detector runs and closed breakers'
- * successes are written in one statement each
- * after the last detector. A failure's breaker update is written at once, since
- * it decides what runs next.
+ * reads are read once, with one horizon, alongside the first detectors' opening
+ * statements (detectors that share a feed and a position share the read); a
+ * breaker that is closed grants its permit without a statement; the detector runs
+ * and closed breakers' successes are written in one statement each after the last
+ * detector. A failure's breaker update is written at once, since it decides what
+ * runs next.
  *
  * @throws {PlanError} when the request names an unknown detector or tier mismatch.
  */
@@ -212,17 +212,6 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
   const breakerSettings = config.get(breakerConfig);
   const cycleSettings = config.get(cycleConfig);
 
-  // Read while the lease is taken. A read-ahead that fails costs only itself: each
-  // detector then reads its own feeds.
-  const feedsAhead = readFeedsAhead(sql, {
-    keys: plan.runs.filter((run) => run.mode === "incremental" && !run.detector.readsOwnFeeds)
-      .map(watermarkKey),
-    limit: cycleSettings.change_batch_size,
-  }).catch((error) => {
-    log.warn("feed read-ahead failed; detectors read their own", { error: errorMessage(error) });
-    return null;
-  });
-
   // The lease comes first: a caller turned away as busy must not use up the cycle
   // breaker's single half-open trial.
   const lease = await acquireLeases(sql, {
@@ -236,6 +225,17 @@ export async function runCycle(deps: CycleDeps, input: CycleRequest = {}): Promi
     return { kind: "busy", heldBy: lease.heldBy };
   }
 
+  // Read once the lease is held, so no other cycle of the tier moves the watermarks
+  // it starts from, and never awaited before the lanes start (see `CycleState`). A
+  // read-ahead that fails costs only itself: each detector then reads its own feeds.
+  const feedsAhead = readFeedsAhead(sql, {
+    keys: plan.runs.filter((run) => run.mode === "incremental" && !run.detector.readsOwnFeeds)
+      .map(watermarkKey),
+    limit: cycleSettings.change_batch_size,
+  }).catch((error) => {
+    log.warn("feed read-ahead failed; detectors read their own", { error: errorMessage(error) });
+    return null;
+  });
   const [availability, unclosed] = await reads.catch(async (error) => {
     await releaseLeases(sql, cycleId).catch(() => {});
     throw error;
