@@ -361,6 +361,34 @@ Deno.test("duplicate_nfc_scans pairs scans within 2 s and raises to HIGH when ch
   }
 });
 
+Deno.test("duplicate_nfc_scans finds pairs among fresh scans spread over an hour of busy traffic", async () => {
+  const db = await festivalDatabase();
+  try {
+    const now = Date.now();
+    // An hour of other cards' scans, and one of card Q fifty minutes ago, already read.
+    await insertScans(
+      db.sql,
+      Array.from({ length: 60 }, (_, i) => ({ card: `B${i}`, at: new Date(now - i * 60_000) })),
+    );
+    await insertScans(db.sql, [{ card: "Q", at: new Date(now - 3_000_000) }]);
+    await cycle(db.sql, { tier: "critical" });
+    // Fresh: a live double scan of P, and Q's late-synced second scan 600 ms after its
+    // first. Their stretch of time holds 60 other scans, more than 8 per fresh scan, so
+    // each fresh scan is looked up in the card index rather than the stretch read.
+    await insertScans(db.sql, [
+      { card: "P", at: new Date(now - 1_000) },
+      { card: "P", at: new Date(now - 400) },
+      { card: "Q", at: new Date(now - 3_000_000 + 600) },
+    ]);
+    const summary = await cycle(db.sql, { tier: "critical", detectors: ["duplicate_nfc_scans"] });
+    assert.equal(outcomeOf(summary, "duplicate_nfc_scans").rows_examined, 3);
+    const events = await openEvents(db.sql, "duplicate_nfc_scans");
+    assert.deepEqual(events.map((e) => e.card_id).sort(), ["P", "Q"]);
+  } finally {
+    await db.drop();
+  }
+});
+
 Deno.test("a pack whose tables are missing is skipped with the reason, never a crash", async () => {
   const db = await createTestDatabase();
   try {
