@@ -17,8 +17,8 @@ export interface FeedWatermark {
 
 /**
  * One read of a feed: the changes in (from, to], at most the batch limit of them.
- * The keys stay in Postgres ({@linkcode changedKeys} reads them back inside the
- * detector's own statement), so a read costs one small row, however many changes.
+ * The keys stay in Postgres (a detector's statement reads them back by range, with
+ * {@linkcode inFeedRange}), so a read costs one small row, however many changes.
  */
 export interface FeedRead {
   table: string;
@@ -259,20 +259,4 @@ export function changedCount(sql: Tx, read: FeedRead): Fragment {
   return sql`(select count(distinct row_pk collate "C")::int from monitoring_changes where ${
     inFeedRange(sql, read)
   })`;
-}
-
-/**
- * The keys of the rows a read covers, for use inside a detector's statement: a
- * subquery with one row per changed row, columns `row_pk` (text) and `updated`
- * (true when an update is among its changes, or a change was captured before the
- * feed recorded operations: rows whose earlier state a detector may already have
- * counted). Rows below the horizon never change, so this reads exactly what
- * {@linkcode readFeeds} counted.
- */
-export function changedKeys(sql: Tx, read: FeedRead): Fragment {
-  return sql`
-    select row_pk, bool_or(op is distinct from 'INSERT') as updated
-    from monitoring_changes
-    where ${inFeedRange(sql, read)}
-    group by row_pk`;
 }

@@ -24,7 +24,7 @@ export type ChangeBatch =
     firstRun: false;
     /**
      * Per table, the range of its feed this run covers. Its keys stay in Postgres:
-     * `changedKeys(sql, feeds[table])` reads them inside the detector's statement.
+     * the detector's statement reads them by range (`inFeedRange`, `examinedRows`).
      */
     feeds: Record<string, FeedRead>;
     /** Changes in every range together; 0 means nothing to examine. */

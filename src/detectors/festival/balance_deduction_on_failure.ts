@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { defineDetector } from "../types.ts";
-import { examinedRows, readChanges } from "../incremental.ts";
-import { capturedFailure, TRANSACTIONS } from "./sources.ts";
+import { readChanges } from "../incremental.ts";
+import { examinedFailures, TRANSACTIONS } from "./sources.ts";
 
 interface Deduction {
   transaction_id: string;
@@ -29,14 +29,7 @@ export const balanceDeductionOnFailure = defineDetector({
     const batch = await readChanges(ctx, [TRANSACTIONS.table]);
     const watermark = { ...batch.watermark };
     if (!batch.firstRun && batch.changes === 0) return { findings: [], rowsExamined: 0, watermark };
-    const { where: scope, count: examined } = examinedRows(
-      ctx.sql,
-      batch,
-      TRANSACTIONS,
-      capturedFailure(ctx.sql),
-    );
-    // Only keys the feed captured as failed are probed, through the pack's partial
-    // index of failed transactions; the rest of the batch is only counted.
+    const { where: scope, count: examined } = examinedFailures(ctx.sql, batch);
     const [result] = await ctx.sql<{ examined: number; bad: Deduction[] }[]>`
       with failed as (select * from app_transaction_log where status = 'failed' and ${scope})
       select ${examined} as examined,

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { defineDetector } from "../types.ts";
-import { examinedRows, readChanges } from "../incremental.ts";
-import { capturedFailure, TRANSACTIONS } from "./sources.ts";
+import { readChanges } from "../incremental.ts";
+import { examinedFailures, TRANSACTIONS } from "./sources.ts";
 
 interface Streak {
   card_id: string;
@@ -37,14 +37,8 @@ export const consecutiveFailures = defineDetector({
     const batch = await readChanges(ctx, [TRANSACTIONS.table]);
     const watermark = { ...batch.watermark };
     if (!batch.firstRun && batch.changes === 0) return { findings: [], rowsExamined: 0, watermark };
-    const { where: scope, count: examined } = examinedRows(
-      ctx.sql,
-      batch,
-      TRANSACTIONS,
-      capturedFailure(ctx.sql),
-    );
-    // Streaks are searched around newly examined failures only: keys the feed
-    // captured as failed, probed through the pack's partial index of failed transactions.
+    const { where: scope, count: examined } = examinedFailures(ctx.sql, batch);
+    // Streaks are searched around newly examined failures only.
     const [{ streaks, ...counted }] = await ctx.sql<{ examined: number; streaks: Streak[] }[]>`
       with fresh as (
         select card_id, "timestamp" from app_transaction_log where status = 'failed' and ${scope}

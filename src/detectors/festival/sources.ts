@@ -1,4 +1,6 @@
 import type { Fragment, Tx } from "../../db/client.ts";
+import { examinedRows } from "../incremental.ts";
+import type { ChangeBatch } from "../incremental.ts";
 
 /**
  * The festival tables the row detectors read: by key, by time (for backfills), and
@@ -27,9 +29,13 @@ export const SCANS = {
 } as const;
 
 /**
- * A transaction change whose captured status is failed: the failure detectors
- * probe only these keys (and any captured without values).
+ * The transactions a failure detector examines: every changed row is counted, but
+ * only keys the feed captured as failed (or captured without values) are probed,
+ * through the pack's partial index of failed transactions.
  */
-export function capturedFailure(sql: Tx): Fragment {
-  return sql`new_values ->> 'status' = 'failed'`;
+export function examinedFailures(
+  sql: Tx,
+  batch: ChangeBatch,
+): { where: Fragment; count: Fragment } {
+  return examinedRows(sql, batch, TRANSACTIONS, sql`new_values ->> 'status' = 'failed'`);
 }
